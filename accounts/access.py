@@ -1,0 +1,174 @@
+"""Who may see what: the one place that scopes reads to a user (DESIGN §5).
+
+Every page, form and API endpoint gets its querysets from here, so one rule serves them all.
+Anything outside a user's scope is simply absent from these querysets, which is how callers turn
+it into a 404 (never a 403: we do not confirm that someone else's object exists).
+
+- managers (and superusers) see everything;
+- consultants see the engagements they lead or staff, and what hangs off them;
+- a client user sees their own client's engagements, and of those only what is shared;
+- anyone else (anonymous, inactive, a contact who left) sees nothing.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import Role, User
+from clients.models import Client, Contact, SponsorPeriod
+from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, Session
+from feedback.models import FeedbackResponse, PulseRequest
+
+
+def role_of(user) -> Role | None:
+    """The user's role, or None for anonymous and inactive users."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    return user.role
+
+
+def _staffed_engagement_ids(user: User) -> QuerySet:
+    return Engagement.objects.filter(Q(lead=user) | Q(team=user)).values("pk")
+
+
+def _client_id(user: User) -> int | None:
+    contact = user.client_contact
+    return contact.client_id if contact else None
+
+
+def engagements_for(user) -> QuerySet[Engagement]:
+    """Engagements the user may open."""
+    role = role_of(user)
+    qs = Engagement.objects.all()
+    if role == Role.MANAGER:
+        return qs
+    if role == Role.CONSULTANT:
+        return qs.filter(pk__in=_staffed_engagement_ids(user))
+    if role == Role.CLIENT:
+        return qs.filter(client_id=_client_id(user))
+    return qs.none()
+
+
+def clients_for(user) -> QuerySet[Client]:
+    """Clients the user may see: all for managers, those a consultant leads or staffs, their own."""
+    role = role_of(user)
+    qs = Client.objects.all()
+    if role == Role.MANAGER:
+        return qs
+    if role == Role.CONSULTANT:
+        staffed = Engagement.objects.filter(pk__in=_staffed_engagement_ids(user)).values("client_id")
+        return qs.filter(Q(pk__in=staffed) | Q(account_lead=user))
+    if role == Role.CLIENT:
+        return qs.filter(pk=_client_id(user))
+    return qs.none()
+
+
+def contacts_for(user) -> QuerySet[Contact]:
+    """Client contacts: firm staff see their clients' people; a client user their active colleagues."""
+    role = role_of(user)
+    if role in (Role.MANAGER, Role.CONSULTANT):
+        return Contact.objects.filter(client__in=clients_for(user))
+    if role == Role.CLIENT:
+        return Contact.objects.filter(client_id=_client_id(user), active=True)
+    return Contact.objects.none()
+
+
+def sponsor_periods_for(user) -> QuerySet[SponsorPeriod]:
+    """Sponsor history is internal account knowledge: firm staff only."""
+    if role_of(user) in (Role.MANAGER, Role.CONSULTANT):
+        return SponsorPeriod.objects.filter(client__in=clients_for(user))
+    return SponsorPeriod.objects.none()
+
+
+def sessions_for(user) -> QuerySet[Session]:
+    """Sessions: full on the user's engagements; for clients only the shared ones."""
+    role = role_of(user)
+    qs = Session.objects.filter(engagement__in=engagements_for(user))
+    if role == Role.CLIENT:
+        return qs.filter(shared_with_client=True)
+    return qs
+
+
+def milestones_for(user) -> QuerySet[Milestone]:
+    """Milestones: full on the user's engagements; for clients only the shared ones."""
+    role = role_of(user)
+    qs = Milestone.objects.filter(engagement__in=engagements_for(user))
+    if role == Role.CLIENT:
+        return qs.filter(shared_with_client=True)
+    return qs
+
+
+def milestone_comments_for(user) -> QuerySet[MilestoneComment]:
+    """Comments on the milestones the user may see."""
+    return MilestoneComment.objects.filter(milestone__in=milestones_for(user))
+
+
+def kpis_for(user) -> QuerySet[KPI]:
+    """KPIs: firm staff on their engagements; clients the shared ones of their engagements."""
+    role = role_of(user)
+    qs = KPI.objects.filter(engagement__in=engagements_for(user))
+    if role == Role.CLIENT:
+        return qs.filter(shared_with_client=True)
+    return qs
+
+
+def kpi_measurements_for(user) -> QuerySet[KPIMeasurement]:
+    """Measured values of the KPIs the user may see."""
+    return KPIMeasurement.objects.filter(kpi__in=kpis_for(user))
+
+
+def feedback_responses_for(user) -> QuerySet[FeedbackResponse]:
+    """Feedback: firm staff on their engagements; a client user only their own answers."""
+    role = role_of(user)
+    if role in (Role.MANAGER, Role.CONSULTANT):
+        return FeedbackResponse.objects.filter(engagement__in=engagements_for(user))
+    if role == Role.CLIENT:
+        return FeedbackResponse.objects.filter(respondent_contact=user.client_contact, side="client")
+    return FeedbackResponse.objects.none()
+
+
+def pulse_requests_for(user) -> QuerySet[PulseRequest]:
+    """Pulses: firm staff on their engagements; a client user only those addressed to them."""
+    role = role_of(user)
+    if role in (Role.MANAGER, Role.CONSULTANT):
+        return PulseRequest.objects.filter(engagement__in=engagements_for(user))
+    if role == Role.CLIENT:
+        return PulseRequest.objects.filter(contact=user.client_contact)
+    return PulseRequest.objects.none()
+
+
+def health_visible_engagements_for(user) -> QuerySet[Engagement]:
+    """Engagements whose health and flags the user may see: never for clients."""
+    if role_of(user) in (Role.MANAGER, Role.CONSULTANT):
+        return engagements_for(user)
+    return Engagement.objects.none()
+
+
+def can_manage_flags(user) -> bool:
+    """Assigning, snoozing and resolving flags is a manager's call."""
+    return role_of(user) == Role.MANAGER
+
+
+def is_firm_staff(user) -> bool:
+    return role_of(user) in (Role.MANAGER, Role.CONSULTANT)
+
+
+def get_for(queryset: QuerySet, pk):
+    """The object with this pk inside an already scoped queryset, or 404."""
+    return get_object_or_404(queryset, pk=pk)
+
+
+def get_engagement_for(user, pk) -> Engagement:
+    """One engagement the user may open, or 404."""
+    return get_for(engagements_for(user).select_related("client", "lead"), pk)
+
+
+def get_milestone_for(user, pk) -> Milestone:
+    """One milestone the user may see, or 404."""
+    return get_for(milestones_for(user).select_related("engagement__client"), pk)
+
+
+def get_session_for(user, pk) -> Session:
+    """One session the user may see, or 404."""
+    return get_for(sessions_for(user).select_related("engagement__client"), pk)

@@ -1,0 +1,313 @@
+"""Writes on engagements and everything that happens inside one.
+
+Every write a user can make goes through a function here, whichever door it comes in by (page,
+API, admin action, seed). Each validates with ``full_clean()``, runs in one transaction when it
+touches several rows, and asks the health engine to rescore the engagement once it commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Role, User
+from clients.models import Contact
+from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, Session, Side
+from health.services import request_rescore
+
+
+class EditConflict(Exception):
+    """Someone saved the object since the editor loaded it (its ``version`` moved on)."""
+
+    def __init__(self, current):
+        self.current = current
+        super().__init__(_("Someone else changed this in the meantime."))
+
+
+def _side_of(user: User) -> str:
+    return Side.CLIENT if user.role == Role.CLIENT else Side.CONSULTANT
+
+
+def _check_contacts_belong(engagement: Engagement, contacts: Iterable[Contact], field: str) -> list[Contact]:
+    contacts = list(contacts)
+    if any(contact.client_id != engagement.client_id for contact in contacts):
+        raise ValidationError({field: _("Only contacts of %(client)s can be chosen.") % {"client": engagement.client}})
+    return contacts
+
+
+# --- Engagements ----------------------------------------------------------------------------------
+
+def engagement_create(*, client, title: str, lead: User, start: dt.date, objectives: str = "",
+                      end: dt.date | None = None, status: str = Engagement.Status.ACTIVE,
+                      planned_cadence_days: int = 14, team: Iterable[User] = ()) -> Engagement:
+    """Create an engagement; the lead is always on the team."""
+    engagement = Engagement(client=client, title=title.strip(), lead=lead, start=start, end=end,
+                            objectives=objectives, status=status, planned_cadence_days=planned_cadence_days)
+    engagement.full_clean()
+    with transaction.atomic():
+        engagement.save()
+        engagement.team.set({lead, *team})
+    return engagement
+
+
+def engagement_update(*, engagement: Engagement, team: Iterable[User] | None = None, **fields) -> Engagement:
+    """Change an engagement's details and, when given, its team (the lead stays on it)."""
+    allowed = {"title", "objectives", "start", "end", "status", "lead", "planned_cadence_days", "client"}
+    for name, value in fields.items():
+        if name not in allowed:
+            raise TypeError(f"engagement_update() got an unexpected field {name!r}")
+        setattr(engagement, name, value)
+    if engagement.status == Engagement.Status.CLOSED and not engagement.closure_reason:
+        raise ValidationError({"status": _("Use the closing flow to close an engagement.")})
+    engagement.full_clean()
+    with transaction.atomic():
+        engagement.save()
+        if team is not None:
+            engagement.team.set({engagement.lead, *team})
+        else:
+            engagement.team.add(engagement.lead)
+    return engagement
+
+
+def engagement_close(*, engagement: Engagement, reason: str, handover_notes: str = "",
+                     retrospective: str = "", end: dt.date | None = None) -> Engagement:
+    """End an engagement well: record why, the handover and the retrospective, then close it."""
+    if engagement.status == Engagement.Status.CLOSED:
+        raise ValidationError(_("This engagement is already closed."))
+    engagement.closure_reason = reason
+    engagement.handover_notes = handover_notes
+    engagement.retrospective = retrospective
+    engagement.end = end or timezone.localdate()
+    engagement.status = Engagement.Status.CLOSED
+    engagement.closed_at = timezone.now()
+    errors = {}
+    if not reason:
+        errors["closure_reason"] = _("Say why the engagement ends.")
+    if not retrospective.strip():
+        errors["retrospective"] = _("Write a short retrospective: what worked, what we would change.")
+    if errors:
+        raise ValidationError(errors)
+    engagement.full_clean()
+    engagement.save()
+    return engagement
+
+
+# --- Sessions -------------------------------------------------------------------------------------
+
+_SESSION_FIELDS = ("start", "duration_minutes", "channel", "focus", "initiated_by", "advice_requested",
+                   "notes", "next_steps", "shared_with_client", "sentiment")
+
+
+def session_log(*, engagement: Engagement, logged_by: User | None, start: dt.datetime, duration_minutes: int,
+                focus: str, channel: str = Session.Channel.MEETING, initiated_by: str = Side.CONSULTANT,
+                advice_requested: bool = False, notes: str = "", next_steps: str = "",
+                shared_with_client: bool = False, sentiment: int | None = None,
+                consultants: Iterable[User] | None = None, client_attendees: Iterable[Contact] = (),
+                kpis_discussed: Iterable[KPI] = ()) -> Session:
+    """Record a session with the client; the person logging it attends unless told otherwise."""
+    session = Session(engagement=engagement, logged_by=logged_by, start=start, duration_minutes=duration_minutes,
+                      focus=focus, channel=channel, initiated_by=initiated_by, advice_requested=advice_requested,
+                      notes=notes, next_steps=next_steps, shared_with_client=shared_with_client,
+                      sentiment=sentiment)
+    session.full_clean()
+    attendees = _check_contacts_belong(engagement, client_attendees, "client_attendees")
+    kpis = list(kpis_discussed)
+    if any(kpi.engagement_id != engagement.pk for kpi in kpis):
+        raise ValidationError({"kpis_discussed": _("Only this engagement's KPIs can be chosen.")})
+    if consultants is None:
+        consultants = [logged_by] if logged_by and logged_by.is_firm_staff else []
+    with transaction.atomic():
+        session.save()
+        session.consultants.set(consultants)
+        session.client_attendees.set(attendees)
+        session.kpis_discussed.set(kpis)
+        request_rescore(engagement_id=engagement.pk)
+    return session
+
+
+def session_update(*, session: Session, version: int | None = None,
+                   client_attendees: Iterable[Contact] | None = None, **fields) -> Session:
+    """Edit a logged session; with ``version``, refuse to overwrite someone else's newer edit."""
+    for name, value in fields.items():
+        if name not in _SESSION_FIELDS:
+            raise TypeError(f"session_update() got an unexpected field {name!r}")
+        setattr(session, name, value)
+    session.full_clean()
+    attendees = None
+    if client_attendees is not None:
+        attendees = _check_contacts_belong(session.engagement, client_attendees, "client_attendees")
+    with transaction.atomic():
+        _save_versioned(session, version, [*fields.keys(), "updated_at"])
+        if attendees is not None:
+            session.client_attendees.set(attendees)
+        request_rescore(engagement_id=session.engagement_id)
+    return session
+
+
+def _save_versioned(obj, version: int | None, update_fields: list[str]) -> None:
+    """Save ``obj`` only if its stored version is still ``version`` (optimistic locking)."""
+    model = type(obj)
+    expected = obj.version if version is None else version
+    values = {name: getattr(obj, name) for name in update_fields if name != "updated_at"}
+    if "updated_at" in update_fields or hasattr(obj, "updated_at"):
+        values["updated_at"] = timezone.now()
+    updated = model.objects.filter(pk=obj.pk, version=expected).update(version=F("version") + 1, **values)
+    if not updated:
+        raise EditConflict(model.objects.get(pk=obj.pk))
+    obj.version = expected + 1
+    if "updated_at" in values:
+        obj.updated_at = values["updated_at"]
+
+
+# --- Milestones -----------------------------------------------------------------------------------
+
+_MILESTONE_FIELDS = ("title", "description", "phase", "due_date", "status", "consultant_owner", "client_owner",
+                     "shared_with_client", "approval_requested")
+
+
+def _next_position(engagement: Engagement) -> int:
+    last = engagement.milestones.order_by("-position").values_list("position", flat=True).first()
+    return (last or 0) + 1
+
+
+def _apply_status(milestone: Milestone, status: str) -> None:
+    """Keep ``completed_at`` in step with the status: it says when the work was really done."""
+    if status == Milestone.Status.DONE and milestone.completed_at is None:
+        milestone.completed_at = timezone.now()
+    elif status != Milestone.Status.DONE:
+        milestone.completed_at = None
+    milestone.status = status
+
+
+def milestone_create(*, engagement: Engagement, created_by: User, title: str,
+                     phase: str = Milestone.Phase.ACTION, description: str = "", due_date: dt.date | None = None,
+                     status: str = Milestone.Status.AGREED, consultant_owner: User | None = None,
+                     client_owner: Contact | None = None, shared_with_client: bool = True,
+                     approval_requested: bool = False) -> Milestone:
+    """Add a milestone on the firm's side."""
+    milestone = Milestone(engagement=engagement, title=title.strip(), phase=phase, description=description,
+                          due_date=due_date, proposed_by=Side.CONSULTANT,
+                          consultant_owner=consultant_owner or created_by, client_owner=client_owner,
+                          shared_with_client=shared_with_client, approval_requested=approval_requested,
+                          created_at=timezone.now())
+    _apply_status(milestone, status)
+    milestone.full_clean(exclude=["position"])
+    with transaction.atomic():
+        milestone.position = _next_position(engagement)
+        milestone.save()
+        request_rescore(engagement_id=engagement.pk)
+    return milestone
+
+
+def milestone_propose(*, engagement: Engagement, proposed_by: User, title: str,
+                      phase: str = Milestone.Phase.ACTION, description: str = "",
+                      due_date: dt.date | None = None) -> Milestone:
+    """The client proposes a milestone: it arrives as ``proposed`` for the consultants to agree."""
+    contact = proposed_by.client_contact
+    if contact is None or contact.client_id != engagement.client_id:
+        raise ValidationError(_("Only a contact of this client can propose a milestone here."))
+    milestone = Milestone(engagement=engagement, title=title.strip(), phase=phase, description=description,
+                          due_date=due_date, status=Milestone.Status.PROPOSED, proposed_by=Side.CLIENT,
+                          client_owner=contact, shared_with_client=True, created_at=timezone.now())
+    milestone.full_clean(exclude=["position"])
+    with transaction.atomic():
+        milestone.position = _next_position(engagement)
+        milestone.save()
+        request_rescore(engagement_id=engagement.pk)
+    return milestone
+
+
+def milestone_update(*, milestone: Milestone, version: int | None = None, **fields) -> Milestone:
+    """Edit a milestone; with ``version``, an edit based on a stale copy raises ``EditConflict``."""
+    for name, value in fields.items():
+        if name not in _MILESTONE_FIELDS:
+            raise TypeError(f"milestone_update() got an unexpected field {name!r}")
+        if name == "status":
+            _apply_status(milestone, value)
+        else:
+            setattr(milestone, name, value)
+    milestone.full_clean()
+    changed = list(fields.keys())
+    if "status" in fields:
+        changed.append("completed_at")
+    with transaction.atomic():
+        _save_versioned(milestone, version, [*changed, "updated_at"])
+        request_rescore(engagement_id=milestone.engagement_id)
+    return milestone
+
+
+def milestone_set_status(*, milestone: Milestone, status: str, version: int | None = None) -> Milestone:
+    """Move a milestone along its board (agreed → in progress → done, or blocked / dropped)."""
+    return milestone_update(milestone=milestone, version=version, status=status)
+
+
+def milestone_reorder(*, engagement: Engagement, milestone_ids: list[int]) -> None:
+    """Put the engagement's milestones in the given order; ids of other engagements are refused."""
+    milestones = list(engagement.milestones.filter(pk__in=milestone_ids))
+    if len(milestones) != len(set(milestone_ids)):
+        raise ValidationError(_("Some milestones do not belong to this engagement."))
+    position = {pk: index for index, pk in enumerate(milestone_ids, start=1)}
+    for milestone in milestones:
+        milestone.position = position[milestone.pk]
+    Milestone.objects.bulk_update(milestones, ["position"])
+
+
+def milestone_approve(*, milestone: Milestone, approved_by: User) -> Milestone:
+    """The client approves a milestone shared with them."""
+    contact = approved_by.client_contact
+    if contact is None or contact.client_id != milestone.engagement.client_id or not milestone.shared_with_client:
+        raise ValidationError(_("Only a contact of this client can approve this milestone."))
+    if milestone.approved_at is not None:
+        return milestone
+    milestone.approved_at = timezone.now()
+    milestone.approved_by = contact
+    milestone.approval_requested = False
+    if milestone.status == Milestone.Status.PROPOSED:
+        milestone.status = Milestone.Status.AGREED
+    with transaction.atomic():
+        _save_versioned(milestone, None, ["approved_at", "approved_by", "approval_requested", "status", "updated_at"])
+        request_rescore(engagement_id=milestone.engagement_id)
+    return milestone
+
+
+def milestone_comment_add(*, milestone: Milestone, author: User, text: str) -> MilestoneComment:
+    """Add a comment to a milestone's thread; the side is taken from the author."""
+    comment = MilestoneComment(milestone=milestone, author=author, side=_side_of(author), text=text.strip(),
+                               created_at=timezone.now())
+    comment.full_clean()
+    with transaction.atomic():
+        comment.save()
+        request_rescore(engagement_id=milestone.engagement_id)
+    return comment
+
+
+# --- KPIs -----------------------------------------------------------------------------------------
+
+def kpi_create(*, engagement: Engagement, name: str, unit: str = "", target: Decimal | None = None,
+               direction: str = KPI.Direction.HIGHER_IS_BETTER, shared_with_client: bool = True) -> KPI:
+    """Track a new KPI on an engagement."""
+    kpi = KPI(engagement=engagement, name=name.strip(), unit=unit, target=target, direction=direction,
+              shared_with_client=shared_with_client)
+    kpi.full_clean()
+    kpi.save()
+    return kpi
+
+
+def kpi_measurement_record(*, kpi: KPI, date: dt.date, value: Decimal,
+                           recorded_by: User | None = None) -> KPIMeasurement:
+    """Record a KPI's value on a date; recording the same date again corrects the value."""
+    measurement = KPIMeasurement(kpi=kpi, date=date, value=value, recorded_by=recorded_by)
+    measurement.full_clean(validate_unique=False, validate_constraints=False)
+    with transaction.atomic():
+        measurement, _created = KPIMeasurement.objects.update_or_create(
+            kpi=kpi, date=date, defaults={"value": value, "recorded_by": recorded_by}
+        )
+        request_rescore(engagement_id=kpi.engagement_id)
+    return measurement

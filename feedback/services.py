@@ -1,0 +1,81 @@
+"""Writes on feedback: pulses sent to clients, their answers, consultants' self-assessments."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from clients.models import Contact
+from engagements.models import Engagement, Session, Side
+from feedback.models import FeedbackResponse, PulseRequest
+from health.services import request_rescore
+
+PULSE_VALID_DAYS = 14
+
+
+def feedback_record(*, engagement: Engagement, rating: int, side: str = Side.CLIENT,
+                    involvement: int | None = None, nps: int | None = None, comment: str = "",
+                    respondent_contact: Contact | None = None, respondent_user: User | None = None,
+                    recorded_by: User | None = None, submitted_at: dt.datetime | None = None,
+                    request: PulseRequest | None = None) -> FeedbackResponse:
+    """Record one answer to the pulse questions, from the client or a consultant's self-assessment."""
+    errors = {}
+    if side == Side.CLIENT:
+        if respondent_contact is None:
+            errors["respondent_contact"] = _("Say which client contact gave this feedback.")
+        elif respondent_contact.client_id != engagement.client_id:
+            errors["respondent_contact"] = _("The respondent must be a contact of %(client)s.") % {
+                "client": engagement.client}
+    elif respondent_user is None:
+        errors["respondent_user"] = _("Say which consultant assessed the relationship.")
+    if errors:
+        raise ValidationError(errors)
+    response = FeedbackResponse(
+        engagement=engagement, side=side, rating=rating, involvement=involvement, nps=nps, comment=comment.strip(),
+        respondent_contact=respondent_contact if side == Side.CLIENT else None,
+        respondent_user=respondent_user if side == Side.CONSULTANT else None,
+        recorded_by=recorded_by, submitted_at=submitted_at or timezone.now(), request=request,
+    )
+    response.full_clean()
+    with transaction.atomic():
+        response.save()
+        request_rescore(engagement_id=engagement.pk)
+    return response
+
+
+def pulse_request_create(*, engagement: Engagement, contact: Contact, requested_by: User | None,
+                         session: Session | None = None, valid_days: int = PULSE_VALID_DAYS) -> PulseRequest:
+    """Ask a client contact for a short pulse about the engagement (or one session)."""
+    if contact.client_id != engagement.client_id or not contact.active:
+        raise ValidationError({"contact": _("Choose an active contact of %(client)s.") % {"client": engagement.client}})
+    if session is not None and session.engagement_id != engagement.pk:
+        raise ValidationError({"session": _("That session belongs to another engagement.")})
+    now = timezone.now()
+    pulse = PulseRequest(engagement=engagement, contact=contact, session=session, requested_by=requested_by,
+                         sent_at=now, expires_at=now + dt.timedelta(days=valid_days))
+    pulse.full_clean()
+    pulse.save()
+    return pulse
+
+
+def pulse_answer(*, pulse: PulseRequest, rating: int, involvement: int | None = None, nps: int | None = None,
+                 comment: str = "") -> FeedbackResponse:
+    """The client answers a pulse, once, before it expires."""
+    with transaction.atomic():
+        # The row lock makes a double submit wait, then see the pulse already answered.
+        pulse = PulseRequest.objects.select_for_update().select_related("engagement", "contact").get(pk=pulse.pk)
+        if pulse.answered_at is not None:
+            raise ValidationError(_("This pulse has already been answered. Thank you!"))
+        if pulse.expires_at < timezone.now():
+            raise ValidationError(_("This pulse has expired."))
+        response = feedback_record(engagement=pulse.engagement, side=Side.CLIENT, rating=rating,
+                                   involvement=involvement, nps=nps, comment=comment,
+                                   respondent_contact=pulse.contact, request=pulse)
+        pulse.answered_at = response.submitted_at
+        pulse.save(update_fields=["answered_at"])
+    return response
