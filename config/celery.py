@@ -1,4 +1,9 @@
-"""The Celery app. Settings come from Django's (CELERY_* names); tasks from each app's tasks.py."""
+"""The Celery app. Settings come from Django's (CELERY_* names); tasks from each app's tasks.py.
+
+Serialisation (JSON only), late acknowledgement, time limits and the beat schedule are set in
+config/settings.py; tasks add their own retry policy. Without REDIS_URL the settings make every
+task run in-process (eager), so the embedded first run needs no broker.
+"""
 
 import os
 

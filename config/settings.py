@@ -253,3 +253,74 @@ LOGGING = {
 }
 
 SESSION_COOKIE_AGE = int(timedelta(hours=12).total_seconds())
+
+# --- Health engine (DESIGN §6, explained in docs/health.md) -----------------------------------
+# Thresholds and weights of the relationship health model. They live here, not in code, so a firm
+# can tune them; health.scoring reads them through health.conf and rejects a dict missing a key.
+
+HEALTH = {
+    # The window W is the WINDOW_DAYS up to the scoring date; the baseline B the BASELINE_DAYS before W.
+    "WINDOW_DAYS": 90,
+    "BASELINE_DAYS": 180,
+    # Score = weighted mean of the components that have data (weights renormalised over those).
+    "WEIGHTS": {
+        "depth": 0.30,
+        "balance": 0.20,
+        "cadence": 0.15,
+        "sponsor_presence": 0.10,
+        "feedback": 0.15,
+        "delivery": 0.10,
+    },
+    # State: consultative when depth (consultative share of session minutes) reaches this.
+    "CONSULTATIVE_DEPTH": 0.5,
+    # Mode: expert-led below, client-led above, co-production in between (balance = client share).
+    "EXPERT_LED_BELOW": 0.25,
+    "CLIENT_LED_ABOVE": 0.75,
+    # drift_to_transactional: baseline depth at least MIN_BASELINE_DEPTH and W depth at least DROP lower.
+    "DRIFT_MIN_BASELINE_DEPTH": 0.5,
+    "DRIFT_DROP": 0.25,
+    "DRIFT_MIN_SESSIONS": 3,
+    # cadence_drop: no session for GAP_FACTOR x the planned cadence, or W's session rate under
+    # RATE_FACTOR x B's (B needing MIN_BASELINE_SESSIONS to be a fair comparison).
+    "CADENCE_GAP_FACTOR": 2,
+    "CADENCE_RATE_FACTOR": 0.5,
+    "CADENCE_MIN_BASELINE_SESSIONS": 3,
+    # feedback_decline: mean client rating in W at least DROP below B's, or under FLOOR.
+    "FEEDBACK_DROP": 1.0,
+    "FEEDBACK_FLOOR": 3.0,
+    "ONE_SIDED_MIN_EVENTS": 5,
+    # milestone_slippage: this share of the milestones due in W late, with at least MIN_DUE due.
+    "SLIPPAGE_LATE_SHARE": 0.3,
+    "SLIPPAGE_MIN_DUE": 2,
+    # perception_gap: consultant self-assessment minus client rating (1-5 scale) in W.
+    "PERCEPTION_GAP": 1.5,
+    "SEVERITY": {
+        "drift_to_transactional": "high",
+        "sponsor_change": "high",
+        "cadence_drop": "medium",
+        "feedback_decline": "medium",
+        "one_sided": "medium",
+        "milestone_slippage": "low",
+        "perception_gap": "low",
+    },
+    # Engagements the nightly run scores (proposed and closed ones are left alone).
+    "SCORED_STATUSES": ["active", "paused", "closing"],
+    # Engagements per chunk task / per set of aggregate queries.
+    "BATCH_SIZE": env_int("HEALTH_BATCH_SIZE", 1000, minimum=1),
+    # A save waits this long before its rescore runs, so a burst of saves costs one rescore.
+    "RESCORE_DELAY_SECONDS": env_int("HEALTH_RESCORE_DELAY_SECONDS", 10, minimum=0),
+    # A pending rescore mark older than this is presumed lost (broker restart) and queued again.
+    "RESCORE_STALE_AFTER_SECONDS": 15 * 60,
+}
+
+# Nightly scoring of the portfolio, fanned out by health.tasks.score_all into chunk tasks.
+from celery.schedules import crontab  # noqa: E402  (kept next to its only use)
+
+CELERY_BEAT_SCHEDULE = {
+    "score-relationships-nightly": {
+        "task": "health.tasks.score_all",
+        "schedule": crontab(hour=env_int("HEALTH_NIGHTLY_HOUR", 2, minimum=0), minute=15),
+        # A run that has not started by the next morning is pointless; the next night's replaces it.
+        "options": {"expires": 12 * 60 * 60},
+    },
+}

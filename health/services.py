@@ -1,7 +1,271 @@
-"""Writes of the health engine."""
+"""Writes of the health engine: scoring runs, rescore requests, and what people do with flags.
+
+A scoring run for a batch of engagements reads aggregates (``selectors.health_facts``), computes
+in Python (``scoring``) and writes with a fixed number of statements: one upsert of snapshots,
+one insert of new flags, and at most four conditional updates for the flag lifecycle.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from engagements.models import Engagement
+from health import scoring, selectors
+from health.conf import health_config
+from health.models import Flag, HealthSnapshot, PendingRescore
+
+logger = logging.getLogger(__name__)
+
+_SNAPSHOT_FIELDS = ("score", "mode", "state", "depth", "balance", "advice_rate", "cadence",
+                    "days_since_last_session", "sponsor_presence", "client_rating", "consultant_rating",
+                    "perception_gap", "delivery", "components", "algorithm_version")
 
 
-def request_rescore(*, engagement_id: int) -> None:
-    """Queue a rescore of one engagement once the current transaction commits."""
-    # Filled in by the health engine (issue 3): coalesced Celery task queued on commit.
-    return None
+@dataclass
+class ScoringResult:
+    """What a run did, for the command's summary and the tasks' return values."""
+
+    snapshots: int = 0
+    flags_raised: int = 0
+    flags_resolved: int = 0
+
+    def __iadd__(self, other: ScoringResult) -> ScoringResult:
+        self.snapshots += other.snapshots
+        self.flags_raised += other.flags_raised
+        self.flags_resolved += other.flags_resolved
+        return self
+
+
+# --- Scoring runs -----------------------------------------------------------------------------
+
+def score_engagements(*, engagement_ids: Iterable[int], as_of: dt.date,
+                      config: scoring.HealthConfig | None = None) -> ScoringResult:
+    """Score one batch as of a date: upsert its snapshots and move its flags along their lifecycle.
+
+    Engagements that do not exist (deleted meanwhile) or start after ``as_of`` are skipped.
+    Running it twice for the same date leaves the same rows.
+    """
+    config = config or health_config()
+    windows = scoring.windows_for(as_of, config)
+    facts = selectors.health_facts(engagement_ids=engagement_ids, windows=windows)
+    if not facts:
+        return ScoringResult()
+    assessments = [scoring.assess(f, windows, config) for f in facts.values()]
+    stored = selectors.flags_for_lifecycle(engagement_ids=list(facts), as_of=as_of)
+    plan = scoring.plan_flags(
+        assessments,
+        [scoring.FlagState(f.id, f.engagement_id, f.kind, f.status, f.raised_on, f.last_seen_on,
+                           f.episode_ended_on, f.snoozed_until) for f in stored],
+        as_of,
+    )
+    snapshots = [
+        HealthSnapshot(engagement_id=a.engagement_id, date=as_of, algorithm_version=scoring.ALGORITHM_VERSION,
+                       **{name: getattr(a, name) for name in _SNAPSHOT_FIELDS if name != "algorithm_version"})
+        for a in assessments
+    ]
+    with transaction.atomic():
+        HealthSnapshot.objects.bulk_create(snapshots, update_conflicts=True, unique_fields=["engagement", "date"],
+                                           update_fields=list(_SNAPSHOT_FIELDS))
+        resolved = _apply_flag_plan(plan, as_of)
+    return ScoringResult(snapshots=len(snapshots), flags_raised=len(plan.raise_new), flags_resolved=resolved)
+
+
+def _apply_flag_plan(plan: scoring.FlagPlan, as_of: dt.date) -> int:
+    live = Flag.LIVE_STATUSES
+    if plan.raise_new:
+        # ignore_conflicts: if a concurrent run (a rescore and the nightly chunk) raised the same
+        # flag a moment ago, the partial unique constraint keeps one and this insert skips it.
+        Flag.objects.bulk_create(
+            [Flag(engagement_id=engagement_id, kind=condition.kind, severity=condition.severity,
+                  evidence=condition.evidence, raised_on=as_of, episode_start=as_of, last_seen_on=as_of)
+             for engagement_id, condition in plan.raise_new],
+            ignore_conflicts=True,
+        )
+    if plan.still_seen:
+        Flag.objects.filter(id__in=plan.still_seen, last_seen_on__lt=as_of).update(last_seen_on=as_of)
+    if plan.wake:
+        Flag.objects.filter(id__in=plan.wake, status=Flag.Status.SNOOZED,
+                            snoozed_until__lte=as_of).update(status=Flag.Status.OPEN)
+    resolved = 0
+    if plan.auto_resolve:
+        # Conditional on still being live: a person may have closed it since we read it.
+        resolved = Flag.objects.filter(id__in=plan.auto_resolve, status__in=live).update(
+            status=Flag.Status.RESOLVED, resolved_at=timezone.now(), episode_ended_on=as_of,
+            resolution_note=f"Resolved automatically: the condition no longer held on {as_of.isoformat()}.",
+        )
+    if plan.end_episode:
+        Flag.objects.filter(id__in=plan.end_episode, episode_ended_on__isnull=True).update(episode_ended_on=as_of)
+    return resolved
+
+
+def _chunks(ids: Sequence[int], size: int) -> Iterable[list[int]]:
+    for offset in range(0, len(ids), size):
+        yield list(ids[offset:offset + size])
+
+
+def score_portfolio(*, as_of: dt.date, engagement_ids: Sequence[int] | None = None, batch_size: int | None = None,
+                    on_batch: Callable[[int], None] | None = None) -> ScoringResult:
+    """Score every scored engagement (or the given ones) as of a date, batch after batch, in-process.
+
+    ``on_batch`` is told how many engagements each batch held (for a progress bar).
+    """
+    config = health_config()
+    if engagement_ids is None:
+        engagement_ids = selectors.engagement_ids_to_score(as_of=as_of, statuses=config.scored_statuses)
+    result = ScoringResult()
+    for chunk in _chunks(list(engagement_ids), batch_size or config.batch_size):
+        result += score_engagements(engagement_ids=chunk, as_of=as_of, config=config)
+        if on_batch:
+            on_batch(len(chunk))
+    return result
+
+
+def backfill(*, since: dt.date, until: dt.date, engagement_ids: Sequence[int] | None = None,
+             on_day: Callable[[dt.date], None] | None = None) -> ScoringResult:
+    """Score every day from ``since`` to ``until``, oldest first, so flags follow their real history."""
+    if since > until:
+        raise ValueError("since must not be after until")
+    result = ScoringResult()
+    day = since
+    while day <= until:
+        result += score_portfolio(as_of=day, engagement_ids=engagement_ids)
+        if on_day:
+            on_day(day)
+        day += dt.timedelta(days=1)
+    return result
+
+
+def rescore_engagement(*, engagement_id: int, as_of: dt.date | None = None) -> ScoringResult:
+    """Score one engagement as of today (the task behind ``request_rescore``); quiet if it is gone."""
+    # Clear the mark before reading, so a save landing while we score queues a fresh rescore.
+    PendingRescore.objects.filter(engagement_id=engagement_id).delete()
+    return score_engagements(engagement_ids=[engagement_id], as_of=as_of or timezone.localdate())
+
+
+# --- Rescore requests -------------------------------------------------------------------------
+
+_batches = threading.local()
+
+
+class _RescoreBatch:
+    """Engagements saved in one transaction; queued together once it commits."""
+
+    def __init__(self) -> None:
+        self.engagement_ids: set[int] = set()
+        self.flushed = False
+
+    def __call__(self) -> None:
+        self.flushed = True
+        _queue_rescores(self.engagement_ids)
+
+
+def request_rescore(*, engagement_id: int, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Queue a rescore of one engagement once the current transaction commits.
+
+    Coalesced twice: saves within one transaction share one after-commit callback, and a pending
+    mark plus a short countdown make saves from several requests in a row share one task.
+    """
+    connection = transaction.get_connection(using)
+    if not connection.in_atomic_block:
+        _queue_rescores({engagement_id})
+        return
+    registry = _batches.__dict__.setdefault("by_alias", {})
+    batch = registry.get(using)
+    # A batch whose transaction rolled back is no longer among the pending callbacks: start anew.
+    if (batch is None or batch.flushed
+            or not any(callback is batch for _ids, callback, _robust in connection.run_on_commit)):
+        batch = registry[using] = _RescoreBatch()
+        # robust: the user's save has committed; a broker hiccup must not turn it into an error page.
+        transaction.on_commit(batch, using=using, robust=True)
+    batch.engagement_ids.add(engagement_id)
+
+
+def _queue_rescores(engagement_ids: Iterable[int]) -> None:
+    from health import tasks  # tasks import this module
+
+    config = health_config()
+    now = timezone.now()
+    fresh_marks = PendingRescore.objects.filter(requested_at__gte=now - dt.timedelta(
+        seconds=config.rescore_stale_after_seconds)).values("engagement_id")
+    # Engagements deleted meanwhile drop out here; the rest either has a fresh mark (a task is on
+    # its way) or gets one now, with its task.
+    due = list(Engagement.objects.filter(id__in=set(engagement_ids)).exclude(id__in=fresh_marks)
+               .order_by("id").values_list("id", flat=True))
+    if not due:
+        return
+    PendingRescore.objects.bulk_create([PendingRescore(engagement_id=pk, requested_at=now) for pk in due],
+                                       update_conflicts=True, unique_fields=["engagement"],
+                                       update_fields=["requested_at"])
+    for pk in due:
+        tasks.score_engagement.apply_async(args=[pk], countdown=config.rescore_delay_seconds)
+
+
+# --- What people do with flags ----------------------------------------------------------------
+
+def _transition(flag: Flag, *, allowed_from: Sequence[str], action: str, **values) -> Flag:
+    """Apply a change only if the flag is still in an allowed status (someone may have beaten us)."""
+    updated = Flag.objects.filter(pk=flag.pk, status__in=allowed_from).update(**values)
+    if not updated:
+        flag.refresh_from_db()
+        raise ValidationError(_("This flag is %(status)s; it cannot be %(action)s.")
+                              % {"status": flag.get_status_display().lower(), "action": action})
+    for name, value in values.items():
+        setattr(flag, name, value)
+    return flag
+
+
+def flag_acknowledge(*, flag: Flag, user: User) -> Flag:
+    """Someone has seen the flag and is on it; a snoozed flag acknowledged is awake again."""
+    return _transition(flag, allowed_from=[Flag.Status.OPEN, Flag.Status.SNOOZED], action=_("acknowledged"),
+                       status=Flag.Status.ACKNOWLEDGED, acknowledged_at=timezone.now(),
+                       owner=flag.owner or user)
+
+
+def flag_snooze(*, flag: Flag, user: User, until: dt.date, reason: str) -> Flag:
+    """Hide a live flag until a date; if its condition still holds then, it opens again."""
+    errors = {}
+    if until <= timezone.localdate():
+        errors["snoozed_until"] = _("Choose a date after today.")
+    if not reason.strip():
+        errors["snooze_reason"] = _("Say why the flag can wait.")
+    if errors:
+        raise ValidationError(errors)
+    return _transition(flag, allowed_from=Flag.LIVE_STATUSES, action=_("snoozed"), status=Flag.Status.SNOOZED,
+                       snoozed_until=until, snooze_reason=reason.strip(), owner=flag.owner or user)
+
+
+def flag_resolve(*, flag: Flag, user: User, action_plan: str, note: str) -> Flag:
+    """Close a flag with an action plan: repair the relationship, or end the engagement well."""
+    errors = {}
+    if action_plan not in Flag.ActionPlan.values:
+        errors["action_plan"] = _("Choose repair or end.")
+    if not note.strip():
+        errors["resolution_note"] = _("Write down what will be done.")
+    if errors:
+        raise ValidationError(errors)
+    return _transition(flag, allowed_from=Flag.LIVE_STATUSES, action=_("resolved"), status=Flag.Status.RESOLVED,
+                       action_plan=action_plan, resolution_note=note.strip(), resolved_at=timezone.now(),
+                       resolved_by=user, owner=flag.owner or user)
+
+
+def flag_dismiss(*, flag: Flag, user: User, note: str = "") -> Flag:
+    """Close a flag as not a real problem; it stays quiet for as long as its condition keeps holding."""
+    return _transition(flag, allowed_from=Flag.LIVE_STATUSES, action=_("dismissed"), status=Flag.Status.DISMISSED,
+                       resolution_note=note.strip(), resolved_at=timezone.now(), resolved_by=user)
+
+
+def flag_assign(*, flag: Flag, owner: User | None) -> Flag:
+    """Give a live flag to a consultant or manager (or to nobody)."""
+    if owner is not None and not (owner.is_active and owner.is_firm_staff):
+        raise ValidationError({"owner": _("Flags can only be given to an active consultant or manager.")})
+    return _transition(flag, allowed_from=Flag.LIVE_STATUSES, action=_("assigned"), owner=owner)

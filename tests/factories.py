@@ -6,7 +6,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import User
-from clients.models import Client, Contact
+from clients.models import Client, Contact, SponsorPeriod
 from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, Session, Side
 from feedback.models import FeedbackResponse, PulseRequest
 
@@ -155,3 +155,15 @@ class FeedbackResponseFactory(factory.django.DjangoModelFactory):
     respondent_contact = factory.SubFactory(ContactFactory, client=factory.SelfAttribute("..engagement.client"))
     submitted_at = factory.LazyFunction(timezone.now)
     rating = 4
+
+
+class SponsorPeriodFactory(factory.django.DjangoModelFactory):
+    """A contact's time as sponsor; pass ``contact=`` (the period's client follows the contact)."""
+
+    class Meta:
+        model = SponsorPeriod
+
+    contact = factory.SubFactory(ContactFactory, seniority=Contact.Seniority.EXECUTIVE)
+    client = factory.SelfAttribute("contact.client")
+    start = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=365))
+    end = None
