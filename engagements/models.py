@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.formats import date_format
@@ -111,8 +111,9 @@ class Session(models.Model):
     client_attendees = models.ManyToManyField(Contact, verbose_name=_("client attendees"), blank=True,
                                               related_name="attended_sessions")
     advice_requested = models.BooleanField(_("the client asked for our view"), default=False)
-    notes = models.TextField(_("notes"), blank=True, help_text=_("Markdown."))
-    next_steps = models.TextField(_("next steps"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, max_length=20000, validators=[MaxLengthValidator(20000)],
+                             help_text=_("Markdown."))
+    next_steps = models.TextField(_("next steps"), blank=True, max_length=5000, validators=[MaxLengthValidator(5000)])
     shared_with_client = models.BooleanField(_("shared with the client"), default=False)
     kpis_discussed = models.ManyToManyField("KPI", verbose_name=_("KPIs discussed"), blank=True,
                                             related_name="sessions")
@@ -229,7 +230,7 @@ class MilestoneComment(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("author"),
                                on_delete=models.SET_NULL, null=True, related_name="milestone_comments")
     side = models.CharField(_("side"), max_length=16, choices=Side.choices)
-    text = models.TextField(_("comment"), max_length=5000)
+    text = models.TextField(_("comment"), max_length=5000, validators=[MaxLengthValidator(5000)])
     created_at = models.DateTimeField(_("posted at"))
 
     class Meta:

@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -62,7 +62,7 @@ class FeedbackResponse(models.Model):
     rating = _rating_field(_("how valuable is our collaboration (1–5)"), 1, 5)
     involvement = _rating_field(_("do you feel involved (1–5)"), 1, 5, null=True, blank=True)
     nps = _rating_field(_("likelihood to recommend (0–10)"), 0, 10, null=True, blank=True)
-    comment = models.TextField(_("comment"), blank=True, max_length=5000)
+    comment = models.TextField(_("comment"), blank=True, max_length=5000, validators=[MaxLengthValidator(5000)])
 
     class Meta:
         verbose_name = _("feedback response")

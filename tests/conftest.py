@@ -1,8 +1,31 @@
-"""Shared fixtures: the personas every test can ask for."""
+"""Shared fixtures: the personas every test can ask for; and CI's rule that nothing is skipped."""
+
+import os
 
 import pytest
+from django.conf import settings
+from django.test import override_settings
+from django.utils import translation
 
 from tests import factories
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_from_the_source_tree():
+    """Serve static files from the app folders, as in development: tests never run collectstatic."""
+    with override_settings(
+        STORAGES={**settings.STORAGES,
+                  "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}},
+        WHITENOISE_USE_FINDERS=True,
+    ):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """A request in French leaves French active in the thread; later tests expect the default."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)
@@ -41,3 +64,16 @@ def client_user(engagement):
 def other_client_user(db):
     """A portal user of a different client."""
     return factories.ClientUserFactory(email="client@globex.example", contact__client__name="Globex")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Under CI every test must run: a skip there means a service or browser is missing."""
+    if os.environ.get("CI", "").lower() != "true":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reporter.write_line(f"CI=true: {len(skipped)} test(s) skipped; under CI that is a failure:", red=True)
+        for report in skipped:
+            reporter.write_line(f"  {report.nodeid}: {report.longrepr[-1] if report.longrepr else ''}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,42 @@
+# Rapport: the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+# Tests never need a real secret; a deployment's own DJANGO_SECRET_KEY wins when it is set.
+TEST_SECRET := test-only-secret-key-not-for-production
+
+.PHONY: run test lint venv install messages clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Rapport needs Python 3.11 or newer."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+venv install: $(VENV)/.installed
+
+## make run: the embedded first run (SQLite, tasks in-process), with demo data, on http://127.0.0.1:$(PORT)
+run: install
+	DJANGO_DEBUG=1 $(PY) manage.py migrate --no-input
+	DJANGO_DEBUG=1 $(PY) manage.py seed_demo
+	@echo "Rapport is starting on http://127.0.0.1:$(PORT)/  (Ctrl-C to stop)"
+	DJANGO_DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+## make test: lint, migrations check, then the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+test: install lint
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$(TEST_SECRET)} $(PY) manage.py makemigrations --check --dry-run
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$(TEST_SECRET)} $(PY) -m pytest --create-db $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+## make messages: refresh the French catalogue after changing strings (needs GNU gettext); commit both files
+messages: install
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages -l fr --ignore=.venv --ignore=staticfiles --no-obsolete
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages -d djangojs -l fr --ignore=.venv --ignore=staticfiles --no-obsolete
+	DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -1,0 +1,98 @@
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from tests import factories
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_login_page_asks_for_an_email_and_password(client):
+    response = client.get(reverse("accounts:login"))
+    assert response.status_code == 200
+    assert b'type="email"' in response.content and b'type="password"' in response.content
+
+
+def test_anonymous_visitors_are_sent_to_login(client):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response.url.startswith(reverse("accounts:login"))
+
+
+def test_login_is_case_insensitive_on_the_email_and_lands_on_home(client, consultant):
+    response = client.post(reverse("accounts:login"), {"username": "CONSULTANT@firm.example", "password": PASSWORD})
+    assert response.status_code == 302 and response.url == reverse("home")
+
+
+def test_a_wrong_password_shows_an_error_and_keeps_the_email(client, consultant):
+    response = client.post(reverse("accounts:login"), {"username": consultant.email, "password": "nope"})
+    assert response.status_code == 200
+    assert b"do not match an account" in response.content
+    assert consultant.email.encode() in response.content
+
+
+def test_a_consultant_home_lists_only_their_engagements(client, consultant, engagement):
+    elsewhere = factories.EngagementFactory(title="Someone else's")
+    client.force_login(consultant)
+    response = client.get(reverse("home"))
+    assert engagement.title.encode() in response.content
+    assert elsewhere.title.encode() not in response.content
+
+
+def test_a_client_home_lists_only_their_clients_engagements(client, client_user, engagement):
+    other = factories.EngagementFactory(title="Globex rollout")
+    client.force_login(client_user)
+    response = client.get(reverse("home"))
+    assert engagement.title.encode() in response.content
+    assert other.title.encode() not in response.content
+
+
+def test_a_manager_home_lists_every_open_engagement(client, manager, engagement):
+    other = factories.EngagementFactory(title="Globex rollout")
+    client.force_login(manager)
+    content = client.get(reverse("home")).content
+    assert engagement.title.encode() in content and other.title.encode() in content
+
+
+def test_home_runs_a_fixed_number_of_queries(client, consultant, django_assert_max_num_queries):
+    client.force_login(consultant)
+    for _ in range(3):
+        factories.EngagementFactory(lead=consultant)
+    with django_assert_max_num_queries(6) as few:
+        client.get(reverse("home"))
+    for _ in range(30):
+        factories.EngagementFactory(lead=consultant)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(reverse("home"))
+
+
+def test_logout_is_a_post_and_ends_the_session(client, consultant):
+    client.force_login(consultant)
+    response = client.post(reverse("accounts:logout"))
+    assert response.status_code == 302
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_password_reset_sends_a_single_use_link(client, consultant):
+    response = client.post(reverse("accounts:password_reset"), {"email": consultant.email})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1 and "/accounts/password/reset/" in mail.outbox[0].body
+
+
+def test_password_change_validates_length(client, consultant):
+    client.force_login(consultant)
+    response = client.post(reverse("accounts:password_change"), {
+        "old_password": PASSWORD, "new_password1": "short", "new_password2": "short"})
+    assert response.status_code == 200
+    assert b"too short" in response.content
+
+
+def test_the_interface_speaks_french_when_asked(client):
+    response = client.get(reverse("accounts:login"), HTTP_ACCEPT_LANGUAGE="fr")
+    assert 'lang="fr"' in response.content.decode()
+    assert "Se connecter" in response.content.decode()
+
+
+def test_the_language_switcher_changes_the_language(client):
+    client.post(reverse("set_language"), {"language": "fr", "next": "/accounts/login/"})
+    assert "Se connecter" in client.get(reverse("accounts:login")).content.decode()

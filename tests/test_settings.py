@@ -1,0 +1,59 @@
+"""Settings read from the environment reject bad values with a clear message."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.settings import env_bool, env_int, env_list
+
+
+def test_env_bool_accepts_the_usual_spellings(monkeypatch):
+    monkeypatch.setenv("FLAG", "yes")
+    assert env_bool("FLAG", default=False) is True
+    monkeypatch.setenv("FLAG", "0")
+    assert env_bool("FLAG", default=True) is False
+
+
+def test_env_bool_rejects_anything_else(monkeypatch):
+    monkeypatch.setenv("FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="FLAG must be one of"):
+        env_bool("FLAG", default=False)
+
+
+def test_env_int_rejects_words_and_values_below_the_minimum(monkeypatch):
+    monkeypatch.setenv("PORT_NUMBER", "eighty")
+    with pytest.raises(ImproperlyConfigured, match="whole number"):
+        env_int("PORT_NUMBER", 25)
+    monkeypatch.setenv("PORT_NUMBER", "0")
+    with pytest.raises(ImproperlyConfigured, match="at least 1"):
+        env_int("PORT_NUMBER", 25, minimum=1)
+
+
+def test_env_list_splits_on_commas(monkeypatch):
+    monkeypatch.setenv("HOSTS", "a.example, b.example,,")
+    assert env_list("HOSTS", []) == ["a.example", "b.example"]
+
+
+def _check(env):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    return subprocess.run([sys.executable, "manage.py", "check"], env={**clean, **env}, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = _check({"DJANGO_DEBUG": "0"})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_a_malformed_boolean_stops_startup_with_its_name():
+    result = _check({"DJANGO_DEBUG": "perhaps"})
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be one of" in result.stderr
+
+
+def test_the_embedded_default_starts_with_no_configuration():
+    assert _check({}).returncode == 0
