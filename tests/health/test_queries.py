@@ -1,0 +1,111 @@
+"""Scoring a batch costs a fixed number of queries, whatever the batch size."""
+
+import datetime as dt
+import math
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from clients.models import Client, Contact, SponsorPeriod
+from engagements.models import Engagement, Milestone, MilestoneComment, Session, Side
+from feedback.models import FeedbackResponse
+from health.models import Flag, HealthSnapshot
+from health.services import score_engagements
+from tests import factories
+from tests.health.histories import at
+
+pytestmark = pytest.mark.django_db
+
+TODAY = timezone.localdate()
+
+
+def ago(days):
+    return TODAY - dt.timedelta(days=days)
+
+
+def portfolio(size: int) -> list[int]:
+    """``size`` engagements with sessions, attendees, milestones, comments, feedback and a sponsor
+    change each, inserted in bulk so the test stays fast at 200."""
+    lead = factories.ConsultantFactory()
+    clients = Client.objects.bulk_create([Client(name=f"Portfolio {size}-{i}") for i in range(size)])
+    contacts = Contact.objects.bulk_create(
+        [Contact(client=c, name=f"Exec {c.pk}", email=f"exec{c.pk}@example.com", seniority="executive")
+         for c in clients])
+    SponsorPeriod.objects.bulk_create([SponsorPeriod(client=c.client, contact=c, start=ago(30)) for c in contacts])
+    engagements = Engagement.objects.bulk_create(
+        [Engagement(client=c, title="Growth", start=ago(400), lead=lead) for c in clients])
+    sessions = Session.objects.bulk_create(
+        [Session(engagement=e, start=at(ago(days)), duration_minutes=60, focus=focus, initiated_by=Side.CLIENT)
+         for e in engagements for days, focus in ((200, "strategy"), (150, "strategy"), (120, "advisory"),
+                                                  (60, "kpi_review"), (40, "kpi_review"), (35, "reporting"))])
+    through = Session.client_attendees.through
+    by_engagement = {c.client_id: c for c in contacts}
+    through.objects.bulk_create([through(session=s, contact=by_engagement[s.engagement.client_id])
+                                 for s in sessions])
+    milestones = Milestone.objects.bulk_create(
+        [Milestone(engagement=e, title="Plan", created_at=at(ago(80)), due_date=ago(10), proposed_by=Side.CLIENT)
+         for e in engagements])
+    MilestoneComment.objects.bulk_create(
+        [MilestoneComment(milestone=m, side=side, text="Noted", created_at=at(ago(70)))
+         for m in milestones for side in (Side.CLIENT, Side.CONSULTANT)])
+    FeedbackResponse.objects.bulk_create(
+        [FeedbackResponse(engagement=e, side=side, rating=rating, submitted_at=at(ago(20)))
+         for e in engagements for side, rating in ((Side.CLIENT, 2), (Side.CONSULTANT, 5))])
+    return [e.pk for e in engagements]
+
+
+def run(ids, as_of=TODAY):
+    with CaptureQueriesContext(connection) as queries:
+        result = score_engagements(engagement_ids=ids, as_of=as_of)
+    statements = [q["sql"].lstrip().split(None, 1)[0].upper() for q in queries.captured_queries]
+    return ([s for s in statements if s == "SELECT"], [s for s in statements if s == "INSERT"],
+            [s for s in statements if s == "UPDATE"], result)
+
+
+def _sqlite_statements(rows: int, model) -> int:
+    # Django splits a bulk INSERT at SQLite's 999-parameter limit: that is the driver's ceiling,
+    # not a query per engagement (one statement per 50-odd rows). Other databases get one.
+    return math.ceil(rows * len(model._meta.concrete_fields) / 999)
+
+
+def assert_same_cost(small, large):
+    small_reads, small_inserts, small_updates, _ = small
+    large_reads, large_inserts, large_updates, result = large
+    assert len(large_reads) == len(small_reads)
+    assert len(large_updates) == len(small_updates)
+    if connection.vendor == "sqlite":
+        assert len(large_inserts) <= (_sqlite_statements(result.snapshots, HealthSnapshot)
+                                      + _sqlite_statements(result.flags_raised, Flag))
+    else:
+        assert len(large_inserts) == len(small_inserts)
+
+
+def test_scoring_cost_does_not_grow_with_the_batch():
+    small, large = portfolio(10), portfolio(200)
+
+    first_small, first_large = run(small), run(large)
+    # Every engagement drifted, saw its sponsor change, went quiet and got a poor rating: flags raised.
+    assert first_large[3].flags_raised == 20 * first_small[3].flags_raised >= 200 * 4
+    assert len(first_small[0]) <= 8
+    assert_same_cost(first_small, first_large)
+
+    # The day after: snapshots upserted, flags still seen.
+    tomorrow = TODAY + dt.timedelta(days=1)
+    assert_same_cost(run(small, tomorrow), run(large, tomorrow))
+
+    # A year on only the silence still holds: the other flags auto-resolve in one statement.
+    later = TODAY + dt.timedelta(days=365)
+    small_later, large_later = run(small, later), run(large, later)
+    assert_same_cost(small_later, large_later)
+    assert large_later[3].flags_resolved == first_large[3].flags_raised - 200
+    assert set(Flag.objects.filter(status__in=Flag.LIVE_STATUSES).values_list("kind", flat=True)) == {
+        Flag.Kind.CADENCE_DROP}
+    assert HealthSnapshot.objects.filter(engagement_id__in=large).count() == 600
+
+
+def test_an_empty_batch_costs_one_query():
+    with CaptureQueriesContext(connection) as queries:
+        score_engagements(engagement_ids=[987654], as_of=TODAY)
+    assert len(queries) == 1
