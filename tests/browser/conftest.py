@@ -1,0 +1,104 @@
+"""Browser tests: Playwright for Python driving a real headless Chromium against the live server.
+
+The browser is Debian's Chromium at ``CHROMIUM_PATH`` (default ``/usr/bin/chromium``). Where none
+is installed, the tests are skipped locally with instructions, and fail under ``CI=true``.
+
+Usage in a test module::
+
+    pytestmark = pytest.mark.django_db(transaction=True)
+
+    def test_something(page, live_server, login, consultant):
+        login(page, consultant)
+        page.goto(live_server.url + "/")
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.factories import PASSWORD
+
+# Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests make
+# there (factories, assertions) are still plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-quic", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+NO_BROWSER = (
+    "No Chromium at {path}. Install one: on Debian/Ubuntu `apt-get install chromium`; elsewhere "
+    "`.venv/bin/playwright install chromium` and set CHROMIUM_PATH to the browser it prints "
+    "(or unset it to let Playwright use its own)."
+)
+
+
+def _chromium_path() -> str | None:
+    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    return path if Path(path).exists() else None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    path = _chromium_path()
+    if path is None and os.environ.get("CHROMIUM_PATH"):
+        pytest.fail(NO_BROWSER.format(path=os.environ["CHROMIUM_PATH"]))
+    if path is None and os.environ.get("CI", "").lower() == "true":
+        pytest.fail(NO_BROWSER.format(path="/usr/bin/chromium"))
+    with sync_playwright() as playwright:
+        try:
+            browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        except Exception as error:  # Playwright raises its own Error when no browser can start
+            pytest.skip(f"{NO_BROWSER.format(path=path or 'the default location')} ({error})")
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB",
+                                  base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def login():
+    """Sign in through the real login form, as a user would."""
+
+    def _login(page, user, password: str = PASSWORD):
+        page.goto("/accounts/login/")
+        page.get_by_label("E-mail address").fill(user.email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/")
+        return page
+
+    return _login
+
+
+@pytest.fixture
+def screenshot():
+    """``screenshot(page, "name", widths=(1280, 390))`` saves docs/screenshots/name-<width>.png.
+
+    Only with UPDATE_SCREENSHOTS=1 (`make screenshots`), so ordinary runs leave the tree alone.
+    """
+
+    def _shot(page, name: str, *, widths=(1280,), full_page: bool = True):
+        if os.environ.get("UPDATE_SCREENSHOTS") != "1":
+            return
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        original = page.viewport_size
+        for width in widths:
+            page.set_viewport_size({"width": width, "height": 900})
+            page.wait_for_timeout(150)
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=full_page)
+        page.set_viewport_size(original)
+
+    return _shot

@@ -1,0 +1,35 @@
+import pytest
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_each_demo_login_reaches_its_home_page(page, live_server, screenshot):
+    call_command("seed_demo")
+    for email, expected_heading in [("consultant@example.com", "My engagements"),
+                                    ("manager@example.com", "All engagements"),
+                                    ("client@example.com", "Your engagements with us")]:
+        page.goto("/accounts/login/")
+        screenshot(page, "login", widths=(1280, 390))
+        page.get_by_label("E-mail address").fill(email)
+        page.get_by_label("Password").fill("rapport-demo")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(live_server.url + "/")
+        assert page.get_by_role("heading", level=1).inner_text() == expected_heading
+        screenshot(page, "home-" + email.split("@")[0], widths=(1280,))
+        if email == "client@example.com":
+            rows = page.locator("tbody tr")
+            assert rows.count() == 2
+            assert all(text == "Northwind Retail" for text in rows.locator("td:first-child").all_inner_texts())
+        page.locator("summary").first.click()
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url("**/accounts/login/")
+
+
+def test_a_wrong_password_is_refused_in_the_browser(page, consultant):
+    page.goto("/accounts/login/")
+    page.get_by_label("E-mail address").fill(consultant.email)
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("alert").is_visible()
+    assert page.get_by_label("E-mail address").input_value() == consultant.email
