@@ -1,0 +1,7 @@
+from accounts import access
+
+
+def role(request):
+    """The signed-in user's role ("manager", "consultant", "client" or None) for the layout."""
+    user = getattr(request, "user", None)
+    return {"user_role": access.role_of(user) if user is not None else None}
