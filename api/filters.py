@@ -1,0 +1,103 @@
+"""Query-string filters of the list endpoints: ``?engagement=``, ``?client=``, ``?status=``, date ranges.
+
+References to other objects are filtered by plain id rather than validated against a queryset:
+an id the caller may not see then yields an empty list, exactly like an id that exists nowhere,
+instead of an error that would tell the two apart. Date ranges are inclusive and come in pairs
+named ``<field>_after`` / ``<field>_before``.
+"""
+
+from django import forms
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from clients.models import Client, Contact
+from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, Session
+from feedback.models import FeedbackResponse, PulseRequest
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class ClientFilter(filters.FilterSet):
+    class Meta:
+        model = Client
+        fields = ["status"]
+
+
+class ContactFilter(filters.FilterSet):
+    client = IdFilter(field_name="client_id")
+
+    class Meta:
+        model = Contact
+        fields = ["client", "is_sponsor", "active"]
+
+
+class EngagementFilter(filters.FilterSet):
+    client = IdFilter(field_name="client_id")
+    start = filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = Engagement
+        fields = ["client", "status", "start"]
+
+
+class SessionFilter(filters.FilterSet):
+    engagement = IdFilter(field_name="engagement_id")
+    client = IdFilter(field_name="engagement__client_id")
+    start = filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = Session
+        fields = ["engagement", "client", "focus", "channel", "start"]
+
+
+class MilestoneFilter(filters.FilterSet):
+    engagement = IdFilter(field_name="engagement_id")
+    client = IdFilter(field_name="engagement__client_id")
+    due_date = filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = Milestone
+        fields = ["engagement", "client", "status", "phase", "due_date"]
+
+
+class KPIFilter(filters.FilterSet):
+    engagement = IdFilter(field_name="engagement_id")
+    client = IdFilter(field_name="engagement__client_id")
+
+    class Meta:
+        model = KPI
+        fields = ["engagement", "client"]
+
+
+class KPIMeasurementFilter(filters.FilterSet):
+    kpi = IdFilter(field_name="kpi_id")
+    engagement = IdFilter(field_name="kpi__engagement_id")
+    date = filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = KPIMeasurement
+        fields = ["kpi", "engagement", "date"]
+
+
+class FeedbackResponseFilter(filters.FilterSet):
+    engagement = IdFilter(field_name="engagement_id")
+    client = IdFilter(field_name="engagement__client_id")
+    submitted_at = filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = FeedbackResponse
+        fields = ["engagement", "client", "side", "submitted_at"]
+
+
+class PulseFilter(filters.FilterSet):
+    engagement = IdFilter(field_name="engagement_id")
+    pending = filters.BooleanFilter(field_name="answered_at", lookup_expr="isnull",
+                                    label="Only pulses not answered yet.")
+
+    class Meta:
+        model = PulseRequest
+        fields = ["engagement", "pending"]

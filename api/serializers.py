@@ -1,0 +1,277 @@
+"""Serializers say what the API's JSON looks like and check its shape; the rules live in services.
+
+One serializer per resource serves every role. Fields listed in ``Meta.staff_only_fields`` are
+left out for client users, who get the summary the portal shows them (DESIGN §5); the schema marks
+those fields as optional and says so in their description. Fields in ``Meta.create_only_fields``
+are set when the object is created and ignored afterwards (the services cannot change them).
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from accounts import access
+from accounts.models import Role
+from api.fields import ScopedPrimaryKeyRelatedField, firm_staff_for
+from api.models import ApiToken
+from clients.models import Client, Contact
+from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, Session
+from feedback.models import FeedbackResponse, PulseRequest
+
+VERSION_HELP = _("The version you read. On update, a stale version gets 409 instead of overwriting a newer edit.")
+
+
+class RoleAwareSerializer(serializers.ModelSerializer):
+    """Hides staff-only fields from client users and freezes create-only fields on update."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None and access.role_of(request.user) == Role.CLIENT:
+            for name in getattr(self.Meta, "staff_only_fields", ()):
+                fields.pop(name, None)
+        if self.instance is not None:
+            for name in getattr(self.Meta, "create_only_fields", ()):
+                if name in fields:
+                    fields[name].read_only = True
+        return fields
+
+
+# --- Auth -----------------------------------------------------------------------------------------
+
+class TokenRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True,
+                                 help_text=_("What the token is for, e.g. 'CRM sync'."))
+
+
+class TokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at"]
+        read_only_fields = fields
+
+
+class NewTokenSerializer(TokenSerializer):
+    token = serializers.CharField(read_only=True, help_text=_("Send as `Authorization: Token <token>`. "
+                                                              "Shown once: only a hash is kept."))
+
+    class Meta(TokenSerializer.Meta):
+        fields = [*TokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields
+
+
+# --- Clients and contacts -------------------------------------------------------------------------
+
+class ClientSerializer(RoleAwareSerializer):
+    """A client organisation."""
+
+    account_lead = ScopedPrimaryKeyRelatedField(firm_staff_for, required=False, allow_null=True)
+
+    class Meta:
+        model = Client
+        fields = ["id", "name", "industry", "status", "account_lead", "created_at"]
+        read_only_fields = ["created_at"]
+        staff_only_fields = ["industry", "status", "account_lead", "created_at"]
+
+
+class ContactSerializer(RoleAwareSerializer):
+    """A person at the client."""
+
+    client = ScopedPrimaryKeyRelatedField(access.clients_for)
+    is_sponsor = serializers.BooleanField(
+        required=False, help_text=_("Setting it makes this contact the client's sponsor from `sponsor_since` "
+                                    "(today by default) and retires the previous one."))
+    active = serializers.BooleanField(
+        required=False, help_text=_("Set to false when the person leaves the company; this also ends their "
+                                    "portal access. It cannot be set back."))
+    # Validation happens in the service; the model's unique constraints need the client, which
+    # this serializer does not always have (on update), so they are not duplicated here.
+
+    class Meta:
+        model = Contact
+        fields = ["id", "client", "name", "email", "title", "seniority", "is_sponsor", "sponsor_since", "active"]
+        staff_only_fields = ["seniority", "is_sponsor", "sponsor_since", "active"]
+        create_only_fields = ["client"]
+        validators = []
+
+
+class SponsorSerializer(serializers.Serializer):
+    since = serializers.DateField(required=False, help_text=_("The first day as sponsor; defaults to today."))
+
+
+# --- Engagements ----------------------------------------------------------------------------------
+
+class EngagementSerializer(RoleAwareSerializer):
+    """An engagement with a client; closed through the `close` action."""
+
+    client = ScopedPrimaryKeyRelatedField(access.clients_for)
+    lead = ScopedPrimaryKeyRelatedField(firm_staff_for, required=False,
+                                        help_text=_("Defaults to the person creating the engagement."))
+    team = ScopedPrimaryKeyRelatedField(firm_staff_for, many=True, required=False,
+                                        help_text=_("The lead is always on the team."))
+
+    class Meta:
+        model = Engagement
+        fields = ["id", "client", "title", "objectives", "start", "end", "status", "lead", "team",
+                  "planned_cadence_days", "closure_reason", "handover_notes", "retrospective", "closed_at",
+                  "created_at"]
+        read_only_fields = ["closure_reason", "handover_notes", "retrospective", "closed_at", "created_at"]
+        staff_only_fields = ["lead", "team", "planned_cadence_days", "closure_reason", "handover_notes",
+                             "retrospective", "closed_at", "created_at"]
+
+
+class EngagementCloseSerializer(serializers.Serializer):
+    closure_reason = serializers.ChoiceField(choices=Engagement.ClosureReason.choices)
+    retrospective = serializers.CharField(max_length=20000,
+                                          help_text=_("What worked, what we would change."))
+    handover_notes = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    end = serializers.DateField(required=False, help_text=_("Defaults to today."))
+
+
+# --- Sessions -------------------------------------------------------------------------------------
+
+class SessionSerializer(RoleAwareSerializer):
+    """A meeting, workshop, call or video conference with the client."""
+
+    engagement = ScopedPrimaryKeyRelatedField(access.engagements_for)
+    consultants = ScopedPrimaryKeyRelatedField(
+        firm_staff_for, many=True, required=False,
+        help_text=_("Consultant attendees; defaults to the person logging the session."))
+    client_attendees = ScopedPrimaryKeyRelatedField(access.contacts_for, many=True, required=False)
+    kpis_discussed = ScopedPrimaryKeyRelatedField(access.kpis_for, many=True, required=False)
+    version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
+
+    class Meta:
+        model = Session
+        fields = ["id", "engagement", "start", "duration_minutes", "channel", "focus", "initiated_by",
+                  "advice_requested", "consultants", "client_attendees", "notes", "next_steps",
+                  "shared_with_client", "kpis_discussed", "sentiment", "logged_by", "version", "created_at",
+                  "updated_at"]
+        read_only_fields = ["logged_by", "created_at", "updated_at"]
+        staff_only_fields = ["initiated_by", "advice_requested", "consultants", "client_attendees", "notes",
+                             "shared_with_client", "kpis_discussed", "sentiment", "logged_by", "version",
+                             "created_at", "updated_at"]
+        # session_update() changes the session's own fields and client attendees only.
+        create_only_fields = ["engagement", "consultants", "kpis_discussed"]
+
+
+# --- Milestones -----------------------------------------------------------------------------------
+
+class MilestoneSerializer(RoleAwareSerializer):
+    """A co-production milestone, worked on in a reflection or an action phase."""
+
+    engagement = ScopedPrimaryKeyRelatedField(access.engagements_for)
+    consultant_owner = ScopedPrimaryKeyRelatedField(
+        firm_staff_for, required=False, allow_null=True, help_text=_("Defaults to the person creating it."))
+    client_owner = ScopedPrimaryKeyRelatedField(access.contacts_for, required=False, allow_null=True)
+    version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
+
+    class Meta:
+        model = Milestone
+        fields = ["id", "engagement", "title", "description", "phase", "due_date", "status", "proposed_by",
+                  "consultant_owner", "client_owner", "shared_with_client", "approval_requested", "approved_at",
+                  "approved_by", "completed_at", "position", "version", "created_at", "updated_at"]
+        read_only_fields = ["proposed_by", "approved_at", "approved_by", "completed_at", "position", "created_at",
+                            "updated_at"]
+        staff_only_fields = ["consultant_owner", "shared_with_client", "position", "version", "updated_at"]
+        create_only_fields = ["engagement"]
+
+
+class MilestoneProposalSerializer(serializers.ModelSerializer):
+    """What a client user sends to propose a milestone; it arrives as ``proposed``."""
+
+    engagement = ScopedPrimaryKeyRelatedField(access.engagements_for)
+
+    class Meta:
+        model = Milestone
+        fields = ["engagement", "title", "description", "phase", "due_date"]
+
+
+class MilestoneCommentSerializer(serializers.ModelSerializer):
+    author_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = MilestoneComment
+        fields = ["id", "milestone", "author_name", "side", "text", "created_at"]
+        read_only_fields = ["milestone", "side", "created_at"]
+
+    def get_author_name(self, comment) -> str:
+        return str(comment.author) if comment.author_id else ""
+
+
+# --- KPIs -----------------------------------------------------------------------------------------
+
+class KPISerializer(RoleAwareSerializer):
+    """A KPI tracked on an engagement."""
+
+    engagement = ScopedPrimaryKeyRelatedField(access.engagements_for)
+
+    class Meta:
+        model = KPI
+        fields = ["id", "engagement", "name", "unit", "target", "direction", "shared_with_client"]
+        staff_only_fields = ["shared_with_client"]
+        create_only_fields = ["engagement"]
+        validators = []  # (engagement, name) uniqueness is checked by the model's full_clean().
+
+
+class KPIMeasurementSerializer(RoleAwareSerializer):
+    """A KPI's value on a date."""
+
+    kpi = ScopedPrimaryKeyRelatedField(access.kpis_for)
+
+    class Meta:
+        model = KPIMeasurement
+        fields = ["id", "kpi", "date", "value", "recorded_by"]
+        read_only_fields = ["recorded_by"]
+        staff_only_fields = ["recorded_by"]
+        # Recording a value for a (kpi, date) that has one corrects it, so there is no uniqueness error.
+        create_only_fields = ["kpi", "date"]
+        validators = []
+
+
+# --- Feedback -------------------------------------------------------------------------------------
+
+class FeedbackResponseSerializer(RoleAwareSerializer):
+    """An answer to the pulse questions, from the client or a consultant's self-assessment."""
+
+    engagement = ScopedPrimaryKeyRelatedField(access.engagements_for)
+    pulse = serializers.PrimaryKeyRelatedField(source="request", read_only=True)
+    respondent_contact = ScopedPrimaryKeyRelatedField(
+        access.contacts_for, required=False, allow_null=True,
+        help_text=_("For client feedback recorded by a manager: who gave it."))
+    respondent_user = ScopedPrimaryKeyRelatedField(
+        firm_staff_for, required=False, allow_null=True,
+        help_text=_("For a self-assessment: the consultant assessing; defaults to the caller."))
+    submitted_at = serializers.DateTimeField(
+        required=False, help_text=_("When the feedback was given; defaults to now. Managers may backdate "
+                                    "feedback received by other channels."))
+
+    class Meta:
+        model = FeedbackResponse
+        fields = ["id", "engagement", "pulse", "side", "respondent_contact", "respondent_user", "recorded_by",
+                  "submitted_at", "rating", "involvement", "nps", "comment"]
+        read_only_fields = ["recorded_by"]
+        staff_only_fields = ["side", "respondent_user", "recorded_by"]
+
+
+class PulseSerializer(RoleAwareSerializer):
+    """A short feedback pulse sent to a client contact."""
+
+    engagement = ScopedPrimaryKeyRelatedField(access.engagements_for)
+    contact = ScopedPrimaryKeyRelatedField(access.contacts_for)
+    session = ScopedPrimaryKeyRelatedField(access.sessions_for, required=False, allow_null=True)
+
+    class Meta:
+        model = PulseRequest
+        fields = ["id", "engagement", "contact", "session", "requested_by", "sent_at", "expires_at", "answered_at"]
+        read_only_fields = ["requested_by", "sent_at", "expires_at", "answered_at"]
+        staff_only_fields = ["requested_by"]
+
+
+class PulseAnswerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FeedbackResponse
+        fields = ["rating", "involvement", "nps", "comment"]

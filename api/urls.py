@@ -1,0 +1,28 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from api import views
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("auth/tokens", views.TokenViewSet, basename="token")
+router.register("clients", views.ClientViewSet, basename="client")
+router.register("contacts", views.ContactViewSet, basename="contact")
+router.register("engagements", views.EngagementViewSet, basename="engagement")
+router.register("sessions", views.SessionViewSet, basename="session")
+router.register("milestones", views.MilestoneViewSet, basename="milestone")
+router.register(r"milestones/(?P<milestone_pk>[0-9]+)/comments", views.MilestoneCommentViewSet,
+                basename="milestone-comment")
+router.register("kpis", views.KPIViewSet, basename="kpi")
+router.register("kpi-measurements", views.KPIMeasurementViewSet, basename="kpi-measurement")
+router.register("feedback-responses", views.FeedbackResponseViewSet, basename="feedback-response")
+router.register("pulses", views.PulseViewSet, basename="pulse")
+
+urlpatterns = [
+    path("auth/token/", views.TokenObtainView.as_view(), name="token-obtain"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    *router.urls,
+]

@@ -1,0 +1,459 @@
+"""The API's endpoints: thin ViewSets over accounts/access.py (reads) and the services (writes).
+
+Each ViewSet says, in ``roles``, which roles may run each action; its ``get_queryset`` comes from
+the access module, so an object outside the caller's scope is a 404 whatever the action. Writes
+call the same service functions as the pages, which validate, save and queue the rescoring.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from accounts import access
+from accounts.models import Role, User
+from api import filters, serializers
+from api.authentication import ApiTokenAuthentication
+from api.models import ApiToken
+from api.permissions import CLIENTS, EVERYONE, FIRM_STAFF, MANAGERS, READ_ONLY, RoleAllowed
+from clients import services as client_services
+from clients.models import Contact
+from engagements import services as engagement_services
+from engagements.models import KPI, Side
+from feedback import services as feedback_services
+from health.services import request_rescore
+
+ID_ONLY = User.objects.only("id")
+
+
+class ApiViewSet(viewsets.GenericViewSet):
+    permission_classes = [RoleAllowed]
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    lookup_value_regex = "[0-9]+"
+    # PATCH is the one way to update: partial updates suit integrations that own a few fields.
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    roles = READ_ONLY
+
+    @property
+    def role(self):
+        return access.role_of(self.request.user)
+
+    def read_serializer(self, instance):
+        return self.serializer_class(instance, context=self.get_serializer_context())
+
+
+class ServiceCreateMixin:
+    """POST: validate the shape, hand the values to ``create_object`` (a service call)."""
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        instance = self.create_object(dict(serializer.validated_data))
+        return Response(self.read_serializer(instance).data, status=status.HTTP_201_CREATED)
+
+
+class ServiceUpdateMixin:
+    """PATCH: validate the shape, hand the changed values to ``update_object`` (a service call)."""
+
+    def partial_update(self, request, *args, **kwargs):
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        instance = self.update_object(instance, dict(serializer.validated_data))
+        return Response(self.read_serializer(instance).data)
+
+
+def _save_validated(instance, values: dict):
+    """Update a record that has no rules beyond its model's (no service exists for it)."""
+    for name, value in values.items():
+        setattr(instance, name, value)
+    instance.full_clean()
+    instance.save()
+    return instance
+
+
+# --- Auth -----------------------------------------------------------------------------------------
+
+class TokenObtainView(GenericAPIView):
+    """Exchange an e-mail and password for a new API token."""
+
+    # Authentication runs only to name the scheme in the 401 challenge of a failed login.
+    authentication_classes = [ApiTokenAuthentication]
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+    serializer_class = serializers.TokenRequestSerializer
+
+    @extend_schema(auth=[], responses={201: serializers.NewTokenSerializer}, operation_id="auth_token_create")
+    def post(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = authenticate(request, username=data["email"], password=data["password"])
+        if user is None or access.role_of(user) is None:
+            raise exceptions.AuthenticationFailed(_("Unable to sign in with this e-mail address and password."))
+        token, key = ApiToken.objects.issue(user=user, name=data.get("name", ""))
+        token.token = key
+        return Response(serializers.NewTokenSerializer(token).data, status=status.HTTP_201_CREATED)
+
+
+class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, ApiViewSet):
+    """Your own API tokens: list them, revoke one."""
+
+    serializer_class = serializers.TokenSerializer
+    roles = {**READ_ONLY, "destroy": EVERYONE}
+    filter_backends = []
+
+    def get_queryset(self):
+        if not self.request.user.is_authenticated:
+            return ApiToken.objects.none()
+        return ApiToken.objects.filter(user=self.request.user)
+
+
+# --- Clients and contacts -------------------------------------------------------------------------
+
+class ClientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCreateMixin, ServiceUpdateMixin,
+                    mixins.DestroyModelMixin, ApiViewSet):
+    """The firm's clients. Managers maintain them; consultants see those they work with."""
+
+    serializer_class = serializers.ClientSerializer
+    filterset_class = filters.ClientFilter
+    ordering_fields = ["name", "created_at"]
+    ordering = ["name", "id"]
+    roles = {**READ_ONLY, "create": MANAGERS, "partial_update": MANAGERS, "destroy": MANAGERS}
+
+    def get_queryset(self):
+        return access.clients_for(self.request.user)
+
+    def create_object(self, data):
+        return client_services.client_create(**data)
+
+    def update_object(self, client, data):
+        return _save_validated(client, data)
+
+
+class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCreateMixin, ServiceUpdateMixin,
+                     mixins.DestroyModelMixin, ApiViewSet):
+    """People at the client. Sponsorship and leaving the company have their own actions, because
+    each keeps history (who was sponsor when) and has consequences (portal access ends)."""
+
+    serializer_class = serializers.ContactSerializer
+    filterset_class = filters.ContactFilter
+    ordering_fields = ["name", "created_at"]
+    ordering = ["client__name", "name", "id"]
+    roles = {**READ_ONLY, "create": FIRM_STAFF, "partial_update": FIRM_STAFF, "destroy": MANAGERS,
+             "make_sponsor": FIRM_STAFF, "deactivate": FIRM_STAFF}
+
+    def get_queryset(self):
+        return access.contacts_for(self.request.user)
+
+    def create_object(self, data):
+        data.pop("active", None)
+        return client_services.contact_create(**data)
+
+    def update_object(self, contact, data):
+        for name in ("is_sponsor", "sponsor_since", "active"):
+            if name in data:
+                raise exceptions.ValidationError({name: [_("Use the make-sponsor or deactivate action.")]})
+        return client_services.contact_update(contact=contact, **data)
+
+    @extend_schema(request=serializers.SponsorSerializer, responses=serializers.ContactSerializer)
+    @action(detail=True, methods=["post"], url_path="make-sponsor")
+    def make_sponsor(self, request, pk=None):
+        """Make this contact the client's sponsor; the previous sponsor's period is closed."""
+        contact = self.get_object()
+        serializer = serializers.SponsorSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contact = client_services.contact_set_sponsor(contact=contact, since=serializer.validated_data.get("since"))
+        return Response(self.read_serializer(contact).data)
+
+    @extend_schema(request=None, responses=serializers.ContactSerializer)
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request, pk=None):
+        """Record that the contact left the company: no more sponsorship, no more portal access."""
+        contact = client_services.contact_deactivate(contact=self.get_object())
+        return Response(self.read_serializer(contact).data)
+
+
+# --- Engagements ----------------------------------------------------------------------------------
+
+class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCreateMixin, ServiceUpdateMixin,
+                        mixins.DestroyModelMixin, ApiViewSet):
+    """Engagements. A consultant who creates one stays on its team, whoever they name as lead."""
+
+    serializer_class = serializers.EngagementSerializer
+    filterset_class = filters.EngagementFilter
+    ordering_fields = ["title", "start", "end", "created_at"]
+    ordering = ["client__name", "title", "id"]
+    roles = {**READ_ONLY, "create": FIRM_STAFF, "partial_update": FIRM_STAFF, "destroy": MANAGERS,
+             "close": FIRM_STAFF}
+
+    def get_queryset(self):
+        queryset = access.engagements_for(self.request.user)
+        if self.role != Role.CLIENT:
+            queryset = queryset.prefetch_related(Prefetch("team", queryset=ID_ONLY))
+        return queryset
+
+    def create_object(self, data):
+        user = self.request.user
+        lead = data.pop("lead", user)
+        team = list(data.pop("team", []))
+        if self.role == Role.CONSULTANT:
+            team.append(user)
+        return engagement_services.engagement_create(lead=lead, team=team, **data)
+
+    def update_object(self, engagement, data):
+        return engagement_services.engagement_update(engagement=engagement, **data)
+
+    @extend_schema(request=serializers.EngagementCloseSerializer, responses=serializers.EngagementSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        """End the engagement well: why it ends, the handover and a retrospective."""
+        engagement = self.get_object()
+        serializer = serializers.EngagementCloseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        engagement = engagement_services.engagement_close(engagement=engagement, reason=data.pop("closure_reason"),
+                                                          **data)
+        return Response(self.read_serializer(engagement).data)
+
+
+# --- Sessions -------------------------------------------------------------------------------------
+
+class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCreateMixin, ServiceUpdateMixin,
+                     mixins.DestroyModelMixin, ApiViewSet):
+    """Sessions with the client. Client users see shared sessions only, as a summary."""
+
+    serializer_class = serializers.SessionSerializer
+    filterset_class = filters.SessionFilter
+    ordering_fields = ["start", "duration_minutes", "created_at"]
+    ordering = ["-start", "-id"]
+    roles = {**READ_ONLY, "create": FIRM_STAFF, "partial_update": FIRM_STAFF, "destroy": FIRM_STAFF}
+
+    def get_queryset(self):
+        queryset = access.sessions_for(self.request.user)
+        if self.role != Role.CLIENT:
+            queryset = queryset.prefetch_related(
+                Prefetch("consultants", queryset=ID_ONLY),
+                Prefetch("client_attendees", queryset=Contact.objects.only("id")),
+                Prefetch("kpis_discussed", queryset=KPI.objects.only("id")),
+            )
+        return queryset
+
+    def create_object(self, data):
+        data.pop("version", None)
+        return engagement_services.session_log(logged_by=self.request.user, **data)
+
+    def update_object(self, session, data):
+        return engagement_services.session_update(session=session, version=data.pop("version", None), **data)
+
+    def perform_destroy(self, session):
+        with transaction.atomic():
+            session.delete()
+            request_rescore(engagement_id=session.engagement_id)
+
+
+# --- Milestones -----------------------------------------------------------------------------------
+
+class MilestoneViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCreateMixin, ServiceUpdateMixin,
+                       mixins.DestroyModelMixin, ApiViewSet):
+    """Co-production milestones. Client users see the shared ones; they propose (POST) and approve."""
+
+    serializer_class = serializers.MilestoneSerializer
+    filterset_class = filters.MilestoneFilter
+    ordering_fields = ["due_date", "position", "created_at"]
+    ordering = ["engagement_id", "position", "id"]
+    roles = {**READ_ONLY, "create": EVERYONE, "partial_update": FIRM_STAFF, "destroy": FIRM_STAFF,
+             "approve": CLIENTS}
+
+    def get_queryset(self):
+        return access.milestones_for(self.request.user)
+
+    def get_serializer_class(self):
+        if self.action == "create" and self.role == Role.CLIENT:
+            return serializers.MilestoneProposalSerializer
+        return self.serializer_class
+
+    @extend_schema(description="Firm staff add a milestone. A client user proposes one: only `engagement`, "
+                               "`title`, `description`, `phase` and `due_date` are used, and it arrives as "
+                               "`proposed` for the consultants to agree.")
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    def create_object(self, data):
+        user = self.request.user
+        if self.role == Role.CLIENT:
+            return engagement_services.milestone_propose(proposed_by=user, **data)
+        data.pop("version", None)
+        return engagement_services.milestone_create(created_by=user, **data)
+
+    def update_object(self, milestone, data):
+        return engagement_services.milestone_update(milestone=milestone, version=data.pop("version", None), **data)
+
+    def perform_destroy(self, milestone):
+        with transaction.atomic():
+            milestone.delete()
+            request_rescore(engagement_id=milestone.engagement_id)
+
+    @extend_schema(request=None, responses=serializers.MilestoneSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """The client approves the milestone (a proposed one becomes agreed)."""
+        milestone = engagement_services.milestone_approve(milestone=self.get_object(), approved_by=request.user)
+        return Response(self.read_serializer(milestone).data)
+
+
+@extend_schema(parameters=[OpenApiParameter("milestone_pk", OpenApiTypes.INT, OpenApiParameter.PATH,
+                                            description="The milestone's id.")])
+class MilestoneCommentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCreateMixin, ApiViewSet):
+    """A milestone's comment thread: everyone who sees the milestone may read and add to it."""
+
+    serializer_class = serializers.MilestoneCommentSerializer
+    filter_backends = [OrderingFilter]
+    ordering_fields = ["created_at"]
+    ordering = ["created_at", "id"]
+    roles = {**READ_ONLY, "create": EVERYONE}
+
+    def milestone(self):
+        if not hasattr(self, "_milestone"):
+            self._milestone = access.get_for(access.milestones_for(self.request.user).select_related("engagement"),
+                                             self.kwargs["milestone_pk"])
+        return self._milestone
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return access.milestone_comments_for(None)
+        # The milestone first: a thread of a milestone the caller cannot see is a 404, not an empty list.
+        return self.milestone().comments.select_related("author")
+
+    def create_object(self, data):
+        return engagement_services.milestone_comment_add(milestone=self.milestone(), author=self.request.user,
+                                                         **data)
+
+
+# --- KPIs -----------------------------------------------------------------------------------------
+
+class KPIViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCreateMixin, ServiceUpdateMixin,
+                 mixins.DestroyModelMixin, ApiViewSet):
+    """KPIs tracked on an engagement; client users read the shared ones."""
+
+    serializer_class = serializers.KPISerializer
+    filterset_class = filters.KPIFilter
+    ordering_fields = ["name"]
+    ordering = ["engagement_id", "name", "id"]
+    roles = {**READ_ONLY, "create": FIRM_STAFF, "partial_update": FIRM_STAFF, "destroy": MANAGERS}
+
+    def get_queryset(self):
+        return access.kpis_for(self.request.user)
+
+    def create_object(self, data):
+        return engagement_services.kpi_create(**data)
+
+    def update_object(self, kpi, data):
+        return _save_validated(kpi, data)
+
+
+class KPIMeasurementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCreateMixin,
+                            ServiceUpdateMixin, mixins.DestroyModelMixin, ApiViewSet):
+    """Dated KPI values. Posting a value for a date that has one corrects it."""
+
+    serializer_class = serializers.KPIMeasurementSerializer
+    filterset_class = filters.KPIMeasurementFilter
+    ordering_fields = ["date"]
+    ordering = ["kpi_id", "date", "id"]
+    roles = {**READ_ONLY, "create": FIRM_STAFF, "partial_update": FIRM_STAFF, "destroy": FIRM_STAFF}
+
+    def get_queryset(self):
+        return access.kpi_measurements_for(self.request.user)
+
+    def create_object(self, data):
+        return engagement_services.kpi_measurement_record(recorded_by=self.request.user, **data)
+
+    def update_object(self, measurement, data):
+        if "value" not in data:
+            return measurement
+        return engagement_services.kpi_measurement_record(kpi=measurement.kpi, date=measurement.date,
+                                                          value=data["value"], recorded_by=self.request.user)
+
+    def perform_destroy(self, measurement):
+        with transaction.atomic():
+            measurement.delete()
+            request_rescore(engagement_id=measurement.kpi.engagement_id)
+
+
+# --- Feedback -------------------------------------------------------------------------------------
+
+class FeedbackResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCreateMixin, ApiViewSet):
+    """Answers to the pulse questions. Client users see their own and answer through ``pulses``."""
+
+    serializer_class = serializers.FeedbackResponseSerializer
+    filterset_class = filters.FeedbackResponseFilter
+    ordering_fields = ["submitted_at", "rating"]
+    ordering = ["-submitted_at", "-id"]
+    roles = {**READ_ONLY, "create": FIRM_STAFF}
+
+    def get_queryset(self):
+        return access.feedback_responses_for(self.request.user)
+
+    @extend_schema(description="A consultant records their self-assessment (`side` = `consultant`). A manager "
+                               "may also record client feedback received by other channels (`side` = `client`, "
+                               "with `respondent_contact` and `submitted_at`).")
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    def create_object(self, data):
+        user = self.request.user
+        side = data.pop("side", None) or (Side.CLIENT if self.role == Role.MANAGER else Side.CONSULTANT)
+        if side == Side.CLIENT:
+            if self.role != Role.MANAGER:
+                raise exceptions.PermissionDenied(_("Only managers record client feedback received by other "
+                                                    "channels; clients answer their pulses."))
+            data.pop("respondent_user", None)
+        else:
+            data.pop("respondent_contact", None)
+            if self.role != Role.MANAGER or data.get("respondent_user") is None:
+                # A consultant assesses the relationship for themselves only.
+                data["respondent_user"] = user
+        if self.role != Role.MANAGER:
+            data.pop("submitted_at", None)
+        return feedback_services.feedback_record(side=side, recorded_by=user, **data)
+
+
+class PulseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCreateMixin, ApiViewSet):
+    """Feedback pulses. Firm staff send them to a client contact; the contact answers theirs."""
+
+    serializer_class = serializers.PulseSerializer
+    filterset_class = filters.PulseFilter
+    ordering_fields = ["sent_at", "expires_at"]
+    ordering = ["-sent_at", "-id"]
+    roles = {**READ_ONLY, "create": FIRM_STAFF, "answer": CLIENTS}
+
+    def get_queryset(self):
+        return access.pulse_requests_for(self.request.user)
+
+    def create_object(self, data):
+        return feedback_services.pulse_request_create(requested_by=self.request.user, **data)
+
+    @extend_schema(request=serializers.PulseAnswerSerializer,
+                   responses={201: serializers.FeedbackResponseSerializer})
+    @action(detail=True, methods=["post"])
+    def answer(self, request, pk=None):
+        """Answer the pulse, once, before it expires."""
+        pulse = self.get_object()
+        serializer = serializers.PulseAnswerSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        response = feedback_services.pulse_answer(pulse=pulse, **serializer.validated_data)
+        output = serializers.FeedbackResponseSerializer(response, context=self.get_serializer_context())
+        return Response(output.data, status=status.HTTP_201_CREATED)
