@@ -19,6 +19,7 @@ from accounts.models import Role, User
 from clients.models import Client, Contact, SponsorPeriod
 from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, Session
 from feedback.models import FeedbackResponse, PulseRequest
+from health.models import Flag, HealthSnapshot
 
 
 def role_of(user) -> Role | None:
@@ -143,6 +144,16 @@ def health_visible_engagements_for(user) -> QuerySet[Engagement]:
     if role_of(user) in (Role.MANAGER, Role.CONSULTANT):
         return engagements_for(user)
     return Engagement.objects.none()
+
+
+def health_snapshots_for(user) -> QuerySet[HealthSnapshot]:
+    """Health snapshots of the engagements whose health the user may see: never for clients."""
+    return HealthSnapshot.objects.filter(engagement__in=health_visible_engagements_for(user))
+
+
+def flags_for(user) -> QuerySet[Flag]:
+    """Flags of the engagements whose health the user may see: never for clients."""
+    return Flag.objects.filter(engagement__in=health_visible_engagements_for(user))
 
 
 def can_manage_flags(user) -> bool:

@@ -1,6 +1,8 @@
 """Serializer fields whose choices are scoped to what the caller may see."""
 
 from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts import access
@@ -14,6 +16,7 @@ def firm_staff_for(user):
     return User.objects.filter(Q(is_consultant=True) | Q(is_manager=True), is_active=True)
 
 
+@extend_schema_field(OpenApiTypes.INT)  # every primary key in Rapport is an integer
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     """A reference by id, resolved only among the objects ``scope(user)`` returns.
 

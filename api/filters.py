@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from clients.models import Client, Contact
 from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, Session
 from feedback.models import FeedbackResponse, PulseRequest
+from health.models import Flag, HealthSnapshot
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -101,3 +102,23 @@ class PulseFilter(filters.FilterSet):
     class Meta:
         model = PulseRequest
         fields = ["engagement", "pending"]
+
+
+class HealthSnapshotFilter(filters.FilterSet):
+    engagement = IdFilter(field_name="engagement_id")
+    client = IdFilter(field_name="engagement__client_id")
+    date = filters.DateFromToRangeFilter()
+
+    class Meta:
+        model = HealthSnapshot
+        fields = ["engagement", "client", "mode", "state", "date"]
+
+
+class FlagFilter(filters.FilterSet):
+    engagement = IdFilter(field_name="engagement_id")
+    client = IdFilter(field_name="engagement__client_id")
+    raised_at = filters.DateFromToRangeFilter(field_name="raised_on")
+
+    class Meta:
+        model = Flag
+        fields = ["engagement", "client", "status", "kind", "severity", "raised_at"]

@@ -16,11 +16,15 @@ READ_ONLY = {"list": EVERYONE, "retrieve": EVERYONE, "metadata": EVERYONE}
 
 
 class RoleAllowed(BasePermission):
-    """Grants an action to the roles the viewset lists for it in ``roles`` (action name → roles)."""
+    """Grants an action as the viewset's ``roles`` says: action name → a set of roles, or a predicate
+    on the user taken from accounts/access.py (e.g. ``can_manage_flags``)."""
 
     def has_permission(self, request, view):
         if view.action is None:
             # The method is not routed at all: let DRF answer 405 rather than hiding it behind a 403.
             return True
         role = role_of(request.user)
-        return role is not None and role in view.roles.get(view.action, NOBODY)
+        if role is None:
+            return False
+        rule = view.roles.get(view.action, NOBODY)
+        return rule(request.user) if callable(rule) else role in rule

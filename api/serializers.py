@@ -18,6 +18,7 @@ from api.models import ApiToken
 from clients.models import Client, Contact
 from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, Session
 from feedback.models import FeedbackResponse, PulseRequest
+from health.models import Flag, HealthSnapshot
 
 VERSION_HELP = _("The version you read. On update, a stale version gets 409 instead of overwriting a newer edit.")
 
@@ -275,3 +276,51 @@ class PulseAnswerSerializer(serializers.ModelSerializer):
     class Meta:
         model = FeedbackResponse
         fields = ["rating", "involvement", "nps", "comment"]
+
+
+# --- Health ---------------------------------------------------------------------------------------
+
+class HealthSnapshotSerializer(serializers.ModelSerializer):
+    """The health of one engagement as of one date; ``components`` explains the score line by line."""
+
+    class Meta:
+        model = HealthSnapshot
+        fields = ["id", "engagement", "date", "score", "components", "depth", "balance", "mode", "state",
+                  "advice_rate", "cadence", "days_since_last_session", "sponsor_presence", "client_rating",
+                  "consultant_rating", "perception_gap", "delivery", "algorithm_version"]
+        read_only_fields = fields
+
+
+class FlagSerializer(serializers.ModelSerializer):
+    """A warning about an engagement, with the evidence that raised it and what was done about it."""
+
+    raised_at = serializers.DateField(source="raised_on", read_only=True,
+                                      help_text=_("The scoring date that raised the flag."))
+
+    class Meta:
+        model = Flag
+        fields = ["id", "engagement", "kind", "severity", "status", "evidence", "raised_at", "owner",
+                  "action_plan", "acknowledged_at", "snoozed_until", "snooze_reason", "resolved_at", "resolved_by",
+                  "resolution_note"]
+        read_only_fields = fields
+
+
+class FlagSnoozeSerializer(serializers.Serializer):
+    snoozed_until = serializers.DateField(help_text=_("A date after today; the flag reopens then if its "
+                                                      "condition still holds."))
+    snooze_reason = serializers.CharField(max_length=2000, help_text=_("Why the flag can wait."))
+
+
+class FlagResolveSerializer(serializers.Serializer):
+    action_plan = serializers.ChoiceField(choices=Flag.ActionPlan.choices)
+    resolution_note = serializers.CharField(max_length=5000, help_text=_("What will be done."))
+
+
+class FlagDismissSerializer(serializers.Serializer):
+    resolution_note = serializers.CharField(max_length=5000, required=False, allow_blank=True,
+                                            help_text=_("Why this is not a real problem."))
+
+
+class FlagAssignSerializer(serializers.Serializer):
+    owner = ScopedPrimaryKeyRelatedField(firm_staff_for, allow_null=True,
+                                         help_text=_("A consultant or manager, or null for nobody."))

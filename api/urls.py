@@ -19,6 +19,8 @@ router.register("kpis", views.KPIViewSet, basename="kpi")
 router.register("kpi-measurements", views.KPIMeasurementViewSet, basename="kpi-measurement")
 router.register("feedback-responses", views.FeedbackResponseViewSet, basename="feedback-response")
 router.register("pulses", views.PulseViewSet, basename="pulse")
+router.register("health-snapshots", views.HealthSnapshotViewSet, basename="health-snapshot")
+router.register("flags", views.FlagViewSet, basename="flag")
 
 urlpatterns = [
     path("auth/token/", views.TokenObtainView.as_view(), name="token-obtain"),

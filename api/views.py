@@ -33,6 +33,7 @@ from clients.models import Contact
 from engagements import services as engagement_services
 from engagements.models import KPI, Side
 from feedback import services as feedback_services
+from health import services as health_services
 from health.services import request_rescore
 
 ID_ONLY = User.objects.only("id")
@@ -457,3 +458,85 @@ class PulseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCrea
         response = feedback_services.pulse_answer(pulse=pulse, **serializer.validated_data)
         output = serializers.FeedbackResponseSerializer(response, context=self.get_serializer_context())
         return Response(output.data, status=status.HTTP_201_CREATED)
+
+
+# --- Health ---------------------------------------------------------------------------------------
+
+class HealthSnapshotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Daily health snapshots, computed by the health engine. Firm staff only; read only."""
+
+    serializer_class = serializers.HealthSnapshotSerializer
+    filterset_class = filters.HealthSnapshotFilter
+    ordering_fields = ["date", "score"]
+    ordering = ["-date", "engagement_id", "-id"]
+    roles = {**READ_ONLY}
+
+    def get_queryset(self):
+        return access.health_snapshots_for(self.request.user)
+
+
+class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Flags raised by the health engine. Firm staff read them; managers act on them."""
+
+    serializer_class = serializers.FlagSerializer
+    filterset_class = filters.FlagFilter
+    ordering_fields = ["raised_at", "severity"]
+    ordering = ["-raised_on", "-id"]
+    roles = {**READ_ONLY, "acknowledge": access.can_manage_flags, "snooze": access.can_manage_flags,
+             "resolve": access.can_manage_flags, "dismiss": access.can_manage_flags,
+             "assign": access.can_manage_flags}
+
+    def get_queryset(self):
+        return access.flags_for(self.request.user)
+
+    @extend_schema(request=None, responses=serializers.FlagSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        """Someone has seen the flag and is on it (a snoozed flag wakes up)."""
+        flag = health_services.flag_acknowledge(flag=self.get_object(), user=request.user)
+        return Response(self.read_serializer(flag).data)
+
+    @extend_schema(request=serializers.FlagSnoozeSerializer, responses=serializers.FlagSerializer)
+    @action(detail=True, methods=["post"])
+    def snooze(self, request, pk=None):
+        """Hide the flag until a date; it opens again then if its condition still holds."""
+        flag = self.get_object()
+        serializer = serializers.FlagSnoozeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        flag = health_services.flag_snooze(flag=flag, user=request.user, until=data["snoozed_until"],
+                                           reason=data["snooze_reason"])
+        return Response(self.read_serializer(flag).data)
+
+    @extend_schema(request=serializers.FlagResolveSerializer, responses=serializers.FlagSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        """Close the flag with an action plan: repair the relationship, or end the engagement well."""
+        flag = self.get_object()
+        serializer = serializers.FlagResolveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        flag = health_services.flag_resolve(flag=flag, user=request.user, action_plan=data["action_plan"],
+                                            note=data["resolution_note"])
+        return Response(self.read_serializer(flag).data)
+
+    @extend_schema(request=serializers.FlagDismissSerializer, responses=serializers.FlagSerializer)
+    @action(detail=True, methods=["post"])
+    def dismiss(self, request, pk=None):
+        """Close the flag as not a real problem."""
+        flag = self.get_object()
+        serializer = serializers.FlagDismissSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        flag = health_services.flag_dismiss(flag=flag, user=request.user,
+                                            note=serializer.validated_data.get("resolution_note", ""))
+        return Response(self.read_serializer(flag).data)
+
+    @extend_schema(request=serializers.FlagAssignSerializer, responses=serializers.FlagSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        """Give the flag to a consultant or manager, or to nobody."""
+        flag = self.get_object()
+        serializer = serializers.FlagAssignSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        flag = health_services.flag_assign(flag=flag, owner=serializer.validated_data["owner"])
+        return Response(self.read_serializer(flag).data)

@@ -50,6 +50,8 @@ class World:
     pulse: object
     feedback: object
     consultant_token: object
+    snapshot: object
+    flag: object
 
 
 @pytest.fixture
@@ -69,7 +71,9 @@ def world(engagement, consultant, client_user, other_client_user, other_consulta
     feedback = factories.FeedbackResponseFactory(engagement=engagement, respondent_contact=contact,
                                                  submitted_at=timezone.now() - dt.timedelta(days=10))
     token, _key = ApiToken.objects.issue(user=consultant, name="CRM")
+    snapshot = factories.HealthSnapshotFactory(engagement=engagement)
+    flag = factories.FlagFactory(engagement=engagement)
     return World(engagement=engagement, sponsor=sponsor, shared_session=shared_session,
                  private_session=private_session, milestone=milestone, private_milestone=private_milestone,
                  comment=comment, kpi=kpi, measurement=measurement, pulse=pulse, feedback=feedback,
-                 consultant_token=token)
+                 consultant_token=token, snapshot=snapshot, flag=flag)

@@ -127,6 +127,21 @@ MATRIX = [
         body=lambda w: {"engagement": w.engagement.pk, "contact": w.pulse.contact_id}),
     Row("pulse-detail", "get", (401, 200, 404, 200, 200, 404), kwargs=pk("pulse")),
     Row("pulse-answer", "post", (401, 403, 403, 403, 201, 404), kwargs=pk("pulse"), body=lambda w: {"rating": 5}),
+
+    # Health is never shown to client users: their lists are empty and every object is a 404.
+    Row("health-snapshot-list", "get", (401, 200, 200, 200, 200, 200)),
+    Row("health-snapshot-detail", "get", (401, 200, 404, 200, 404, 404), kwargs=pk("snapshot")),
+    Row("flag-list", "get", (401, 200, 200, 200, 200, 200)),
+    Row("flag-detail", "get", (401, 200, 404, 200, 404, 404), kwargs=pk("flag")),
+    # Acting on flags is a manager's call (access.can_manage_flags).
+    Row("flag-acknowledge", "post", (401, 403, 403, 200, 403, 403), kwargs=pk("flag")),
+    Row("flag-snooze", "post", (401, 403, 403, 200, 403, 403), kwargs=pk("flag"),
+        body=lambda w: {"snoozed_until": "2999-01-01", "snooze_reason": "Sponsor on leave"}),
+    Row("flag-resolve", "post", (401, 403, 403, 200, 403, 403), kwargs=pk("flag"),
+        body=lambda w: {"action_plan": "repair", "resolution_note": "Monthly steering with the new CMO"}),
+    Row("flag-dismiss", "post", (401, 403, 403, 200, 403, 403), kwargs=pk("flag"), body=lambda w: {}),
+    Row("flag-assign", "post", (401, 403, 403, 200, 403, 403), kwargs=pk("flag"),
+        body=lambda w: {"owner": w.engagement.lead_id}),
 ]
 
 
