@@ -175,3 +175,38 @@ class PendingRescore(models.Model):
 
     def __str__(self):
         return f"Rescore of {self.engagement_id} requested at {self.requested_at}"
+
+
+class FlagEvent(models.Model):
+    """One step in a flag's history: who did what to it, when, and what they wrote.
+
+    The flag keeps only its latest state; the card on the engagement page and the flag queue show
+    this trail so the people handling a flag can read what was already tried.
+    """
+
+    class Action(models.TextChoices):
+        RAISED = "raised", _("Raised")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        NOTE = "note", _("Note")
+        ASSIGNED = "assigned", _("Assigned")
+        SNOOZED = "snoozed", _("Snoozed")
+        RESOLVED = "resolved", _("Resolved")
+        DISMISSED = "dismissed", _("Dismissed")
+        AUTO_RESOLVED = "auto_resolved", _("Resolved automatically")
+        REOPENED = "reopened", _("Reopened")
+
+    flag = models.ForeignKey(Flag, verbose_name=_("flag"), on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(_("at"))
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.SET_NULL,
+                              null=True, blank=True, related_name="+")
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    note = models.TextField(_("note"), blank=True, max_length=5000)
+
+    class Meta:
+        verbose_name = _("flag event")
+        verbose_name_plural = _("flag events")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["flag", "created_at"], name="flag_event_flag_created")]
+
+    def __str__(self):
+        return f"{self.get_action_display()} on flag {self.flag_id}"

@@ -22,7 +22,7 @@ from accounts.models import User
 from engagements.models import Engagement
 from health import scoring, selectors
 from health.conf import health_config
-from health.models import Flag, HealthSnapshot, PendingRescore
+from health.models import Flag, FlagEvent, HealthSnapshot, PendingRescore
 
 logger = logging.getLogger(__name__)
 
@@ -212,13 +212,17 @@ def _queue_rescores(engagement_ids: Iterable[int]) -> None:
 
 # --- What people do with flags ----------------------------------------------------------------
 
-def _transition(flag: Flag, *, allowed_from: Sequence[str], action: str, **values) -> Flag:
-    """Apply a change only if the flag is still in an allowed status (someone may have beaten us)."""
-    updated = Flag.objects.filter(pk=flag.pk, status__in=allowed_from).update(**values)
-    if not updated:
-        flag.refresh_from_db()
-        raise ValidationError(_("This flag is %(status)s; it cannot be %(action)s.")
-                              % {"status": flag.get_status_display().lower(), "action": action})
+def _transition(flag: Flag, *, allowed_from: Sequence[str], action: str, event: str, actor: User | None,
+                note: str = "", **values) -> Flag:
+    """Apply a change only if the flag is still in an allowed status (someone may have beaten us),
+    and write it into the flag's history in the same transaction."""
+    with transaction.atomic():
+        updated = Flag.objects.filter(pk=flag.pk, status__in=allowed_from).update(**values)
+        if not updated:
+            flag.refresh_from_db()
+            raise ValidationError(_("This flag is %(status)s; it cannot be %(action)s.")
+                                  % {"status": flag.get_status_display().lower(), "action": action})
+        FlagEvent.objects.create(flag=flag, created_at=timezone.now(), actor=actor, action=event, note=note)
     for name, value in values.items():
         setattr(flag, name, value)
     return flag
@@ -227,6 +231,7 @@ def _transition(flag: Flag, *, allowed_from: Sequence[str], action: str, **value
 def flag_acknowledge(*, flag: Flag, user: User) -> Flag:
     """Someone has seen the flag and is on it; a snoozed flag acknowledged is awake again."""
     return _transition(flag, allowed_from=[Flag.Status.OPEN, Flag.Status.SNOOZED], action=_("acknowledged"),
+                       event=FlagEvent.Action.ACKNOWLEDGED, actor=user,
                        status=Flag.Status.ACKNOWLEDGED, acknowledged_at=timezone.now(),
                        owner=flag.owner or user)
 
@@ -241,6 +246,8 @@ def flag_snooze(*, flag: Flag, user: User, until: dt.date, reason: str) -> Flag:
     if errors:
         raise ValidationError(errors)
     return _transition(flag, allowed_from=Flag.LIVE_STATUSES, action=_("snoozed"), status=Flag.Status.SNOOZED,
+                       event=FlagEvent.Action.SNOOZED, actor=user,
+                       note=_("Until %(date)s: %(reason)s") % {"date": until.isoformat(), "reason": reason.strip()},
                        snoozed_until=until, snooze_reason=reason.strip(), owner=flag.owner or user)
 
 
@@ -254,6 +261,7 @@ def flag_resolve(*, flag: Flag, user: User, action_plan: str, note: str) -> Flag
     if errors:
         raise ValidationError(errors)
     return _transition(flag, allowed_from=Flag.LIVE_STATUSES, action=_("resolved"), status=Flag.Status.RESOLVED,
+                       event=FlagEvent.Action.RESOLVED, actor=user, note=note.strip(),
                        action_plan=action_plan, resolution_note=note.strip(), resolved_at=timezone.now(),
                        resolved_by=user, owner=flag.owner or user)
 
@@ -261,11 +269,24 @@ def flag_resolve(*, flag: Flag, user: User, action_plan: str, note: str) -> Flag
 def flag_dismiss(*, flag: Flag, user: User, note: str = "") -> Flag:
     """Close a flag as not a real problem; it stays quiet for as long as its condition keeps holding."""
     return _transition(flag, allowed_from=Flag.LIVE_STATUSES, action=_("dismissed"), status=Flag.Status.DISMISSED,
+                       event=FlagEvent.Action.DISMISSED, actor=user, note=note.strip(),
                        resolution_note=note.strip(), resolved_at=timezone.now(), resolved_by=user)
 
 
-def flag_assign(*, flag: Flag, owner: User | None) -> Flag:
-    """Give a live flag to a consultant or manager (or to nobody)."""
+def flag_assign(*, flag: Flag, owner: User | None, user: User | None = None) -> Flag:
+    """Give a live flag to a consultant or manager (or to nobody); ``user`` is who did it, for the history."""
     if owner is not None and not (owner.is_active and owner.is_firm_staff):
         raise ValidationError({"owner": _("Flags can only be given to an active consultant or manager.")})
-    return _transition(flag, allowed_from=Flag.LIVE_STATUSES, action=_("assigned"), owner=owner)
+    return _transition(flag, allowed_from=Flag.LIVE_STATUSES, action=_("assigned"), event=FlagEvent.Action.ASSIGNED,
+                       actor=user, note=str(owner) if owner else _("Nobody"), owner=owner)
+
+
+def flag_note_add(*, flag: Flag, user: User, text: str) -> FlagEvent:
+    """Add a note to a flag's history (what was tried, who was called); the flag's status is unchanged."""
+    event = FlagEvent(flag=flag, created_at=timezone.now(), actor=user, action=FlagEvent.Action.NOTE,
+                      note=text.strip())
+    if not event.note:
+        raise ValidationError({"note": _("Write the note first.")})
+    event.full_clean()
+    event.save()
+    return event

@@ -200,3 +200,33 @@ class FlagFactory(factory.django.DjangoModelFactory):
     raised_on = factory.LazyFunction(timezone.localdate)
     episode_start = factory.LazyFunction(timezone.localdate)
     last_seen_on = factory.LazyFunction(timezone.localdate)
+
+
+class FlagFactory(factory.django.DjangoModelFactory):
+    """A live flag as the health engine would raise it (tests of pages and flag actions)."""
+
+    class Meta:
+        model = "health.Flag"
+
+    engagement = factory.SubFactory(EngagementFactory)
+    kind = "cadence_drop"
+    severity = "medium"
+    status = "open"
+    evidence = factory.LazyFunction(lambda: {"days_without_session": 40, "planned_cadence_days": 14})
+    raised_on = factory.LazyFunction(timezone.localdate)
+    episode_start = factory.SelfAttribute("raised_on")
+    last_seen_on = factory.SelfAttribute("raised_on")
+
+
+class HealthSnapshotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "health.HealthSnapshot"
+
+    engagement = factory.SubFactory(EngagementFactory)
+    date = factory.LazyFunction(timezone.localdate)
+    score = 72.5
+    mode = "co_production"
+    state = "consultative"
+    depth = 0.62
+    balance = 0.45
+    algorithm_version = 1
