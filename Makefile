@@ -6,7 +6,7 @@ PORT ?= 8000
 # Tests never need a real secret; a deployment's own DJANGO_SECRET_KEY wins when it is set.
 TEST_SECRET := test-only-secret-key-not-for-production
 
-.PHONY: run test lint venv install messages screenshots clean
+.PHONY: run test lint venv install messages screenshots backup restore clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Rapport needs Python 3.11 or newer."; exit 1; }
@@ -35,6 +35,14 @@ lint: install
 ## make screenshots: re-take docs/screenshots/*.png from the browser tests
 screenshots: install
 	UPDATE_SCREENSHOTS=1 DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$(TEST_SECRET)} $(PY) -m pytest tests/browser -q
+
+## make backup [BACKUP_FILE=…]: pg_dump -Fc of $$DATABASE_URL into backups/
+backup:
+	ops/backup.sh $(BACKUP_FILE)
+
+## make restore BACKUP_FILE=…: pg_restore a dump into $$DATABASE_URL (replaces its content)
+restore:
+	ops/restore.sh $(BACKUP_FILE)
 
 ## make messages: refresh the French catalogue after changing strings (needs GNU gettext); commit both files
 messages: install
