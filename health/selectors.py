@@ -171,20 +171,21 @@ def health_facts(*, engagement_ids: Iterable[int], windows: scoring.Windows) -> 
     return facts
 
 
-def flags_for_lifecycle(*, engagement_ids: Sequence[int], as_of: dt.date) -> list[Flag]:
+def flags_for_lifecycle(*, engagement_ids: Sequence[int], as_of: dt.date) -> list[scoring.FlagState]:
     """The flags the engine weighs when it decides what to raise, keep or close on ``as_of``.
 
     Live flags; flags a person closed while their condition still held (episode still open); and
     any flag dated after ``as_of``, which tells a backfill not to rewrite newer history.
     """
-    return list(
+    rows = (
         Flag.objects.filter(engagement_id__in=list(engagement_ids))
         .filter(Q(status__in=Flag.LIVE_STATUSES) | Q(episode_ended_on__isnull=True)
                 | Q(raised_on__gt=as_of) | Q(last_seen_on__gt=as_of) | Q(episode_ended_on__gt=as_of))
         .order_by("id")
-        .only("id", "engagement_id", "kind", "status", "raised_on", "last_seen_on", "episode_ended_on",
-              "snoozed_until")
+        .values_list("id", "engagement_id", "kind", "status", "raised_on", "last_seen_on", "episode_ended_on",
+                     "snoozed_until")
     )
+    return [scoring.FlagState(*row) for row in rows]
 
 
 # --- Read helpers for pages and the API (unscoped: pass ids the caller may see) ---------------
