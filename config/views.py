@@ -4,7 +4,8 @@ import logging
 
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -45,3 +46,8 @@ def healthz(request):
     body = {"status": "ok" if healthy else "unavailable", "database": database,
             "broker": "in-process" if broker is None else broker}
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page says; point them at the real icon."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

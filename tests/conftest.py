@@ -11,12 +11,18 @@ from tests import factories
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _static_files_from_the_source_tree():
-    """Serve static files from the app folders, as in development: tests never run collectstatic."""
+def _development_like_serving():
+    """Serve static files from the app folders over plain HTTP: tests never run collectstatic."""
     with override_settings(
         STORAGES={**settings.STORAGES,
                   "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}},
         WHITENOISE_USE_FINDERS=True,
+        # The test server speaks plain HTTP; production's HTTPS settings are tested on their own
+        # (tests/ops/test_deploy_settings.py) with the production environment in a subprocess.
+        SECURE_SSL_REDIRECT=False,
+        SESSION_COOKIE_SECURE=False,
+        CSRF_COOKIE_SECURE=False,
+        SECURE_HSTS_SECONDS=0,
     ):
         yield
 
