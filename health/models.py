@@ -35,8 +35,9 @@ class HealthSnapshot(models.Model):
     the score line by line.
     """
 
+    # No index of its own: the unique (engagement, date) constraint's index serves engagement lookups.
     engagement = models.ForeignKey(Engagement, verbose_name=_("engagement"), on_delete=models.CASCADE,
-                                   related_name="health_snapshots")
+                                   related_name="health_snapshots", db_index=False)
     date = models.DateField(_("as of"))
     score = models.FloatField(_("score (0–100)"), null=True, blank=True)
     mode = models.CharField(_("mode"), max_length=16, choices=Mode.choices, blank=True)
@@ -106,8 +107,9 @@ class Flag(models.Model):
     # A live flag still asks for attention; at most one per engagement and kind.
     LIVE_STATUSES = (Status.OPEN, Status.ACKNOWLEDGED, Status.SNOOZED)
 
+    # Indexed by the (engagement, kind) index below.
     engagement = models.ForeignKey(Engagement, verbose_name=_("engagement"), on_delete=models.CASCADE,
-                                   related_name="flags")
+                                   related_name="flags", db_index=False)
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)

@@ -413,27 +413,28 @@ def plan_flags(assessments: Sequence[Assessment], flags: Sequence[FlagState], as
     by_key: dict[tuple[int, str], list[FlagState]] = {}
     for flag in flags:
         by_key.setdefault((flag.engagement_id, flag.kind), []).append(flag)
-    for assessment in assessments:
-        holding = {condition.kind: condition for condition in assessment.conditions}
-        for kind in FLAG_KINDS:
-            existing = by_key.get((assessment.engagement_id, kind), [])
-            if any(flag.raised_on > as_of or flag.last_seen_on > as_of
-                   or (flag.episode_ended_on is not None and flag.episode_ended_on > as_of) for flag in existing):
-                continue
-            live = [flag for flag in existing if flag.status in LIVE_STATUSES]
-            closed_in_episode = [flag for flag in existing
-                                 if flag.status not in LIVE_STATUSES and flag.episode_ended_on is None]
-            condition = holding.get(kind)
-            if condition is not None:
-                for flag in (*live, *closed_in_episode):
-                    if flag.last_seen_on < as_of:
-                        plan.still_seen.append(flag.id)
-                for flag in live:
-                    if flag.status == "snoozed" and flag.snoozed_until is not None and flag.snoozed_until <= as_of:
-                        plan.wake.append(flag.id)
-                if not live and not closed_in_episode:
-                    plan.raise_new.append((assessment.engagement_id, condition))
-            else:
-                plan.auto_resolve.extend(flag.id for flag in live)
-                plan.end_episode.extend(flag.id for flag in closed_in_episode)
+    holding = {(a.engagement_id, condition.kind): condition for a in assessments for condition in a.conditions}
+    assessed = {a.engagement_id for a in assessments}
+    # Only pairs with a condition or a stored flag can change: most engagements have neither.
+    for key in sorted(holding.keys() | {key for key in by_key if key[0] in assessed}):
+        existing = by_key.get(key, [])
+        if any(flag.raised_on > as_of or flag.last_seen_on > as_of
+               or (flag.episode_ended_on is not None and flag.episode_ended_on > as_of) for flag in existing):
+            continue
+        live = [flag for flag in existing if flag.status in LIVE_STATUSES]
+        closed_in_episode = [flag for flag in existing
+                             if flag.status not in LIVE_STATUSES and flag.episode_ended_on is None]
+        condition = holding.get(key)
+        if condition is not None:
+            for flag in (*live, *closed_in_episode):
+                if flag.last_seen_on < as_of:
+                    plan.still_seen.append(flag.id)
+            for flag in live:
+                if flag.status == "snoozed" and flag.snoozed_until is not None and flag.snoozed_until <= as_of:
+                    plan.wake.append(flag.id)
+            if not live and not closed_in_episode:
+                plan.raise_new.append((key[0], condition))
+        else:
+            plan.auto_resolve.extend(flag.id for flag in live)
+            plan.end_episode.extend(flag.id for flag in closed_in_episode)
     return plan

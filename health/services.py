@@ -114,9 +114,14 @@ def _bulk_insert(model, rows: list[dict], *, unique_fields: Sequence[str] = (),
     record = ", ".join(f"{quote(field.column)} {field.db_type(connection)}" for field in fields)
     if unique_fields:
         by_name = {field.name: field.column for field in fields}
+        table = quote(model._meta.db_table)
+        targets = [quote(by_name[n]) for n in update_fields]
+        # The WHERE skips rows whose values did not change: a rerun for the same date then writes
+        # nothing at all (no new row versions, no index churn).
         conflict = (f"ON CONFLICT ({', '.join(quote(model._meta.get_field(n).column) for n in unique_fields)}) "
-                    f"DO UPDATE SET " + ", ".join(f"{quote(by_name[n])} = EXCLUDED.{quote(by_name[n])}"
-                                                  for n in update_fields))
+                    f"DO UPDATE SET " + ", ".join(f"{t} = EXCLUDED.{t}" for t in targets)
+                    + f" WHERE ({', '.join(f'{table}.{t}' for t in targets)}) IS DISTINCT FROM "
+                    f"({', '.join(f'EXCLUDED.{t}' for t in targets)})")
     else:
         conflict = "ON CONFLICT DO NOTHING"
     payload = json.dumps([{field.column: row.get(field.attname, defaults.get(field.attname)) for field in fields}

@@ -1,0 +1,281 @@
+"""Benchmark the health engine against the cheapest possible pass over the same rows.
+
+    DATABASE_URL=postgres://…/rapport_bench python manage.py bench_health --engagements 10000 --sessions-per 100
+
+Builds a synthetic portfolio in the configured database (bulk inserts; PostgreSQL COPY), then
+times a full scoring run (``health.services.score_portfolio``, the code the nightly chunks run)
+and a reference: one plain GROUP BY per table over the session, milestone, comment and feedback
+rows the scorer has to read (the window and baseline up to the scoring date). Prints both times,
+their ratio and the scorer's query count. Use a database of its own: the data stays for reruns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.core.management.color import no_style
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.models import User
+from clients.models import Client, Contact, SponsorPeriod
+from engagements.models import Engagement, Milestone, MilestoneComment, Session
+from feedback.models import FeedbackResponse
+from health import scoring, services
+from health.conf import health_config
+from health.models import Flag, HealthSnapshot
+from health.selectors import day_start
+
+BENCH_PREFIX = "Bench client "
+FOCUSES = [choice.value for choice in Session.Focus]
+CONSULTATIVE = {focus.value for focus in Session.CONSULTATIVE_FOCUSES}
+
+
+class _Counter:
+    """Counts statements without keeping their SQL (CaptureQueriesContext would, at a cost)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def _csv_value(value) -> str:
+    if value is None:
+        return ""  # unquoted empty field: NULL in COPY's CSV format
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int | float):
+        return str(value)
+    return '"' + str(value).replace('"', '""') + '"'
+
+
+def _adapt(value):
+    if isinstance(value, dt.datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, dt.date):
+        return connection.ops.adapt_datefield_value(value)
+    return value
+
+
+def _insert(model, columns: list[str], rows: list[tuple]) -> None:
+    """Insert raw rows fast: COPY on PostgreSQL, executemany elsewhere.
+
+    Columns a row does not name get the field's default, so a field added to a model later does
+    not break the benchmark.
+    """
+    if not rows:
+        return
+    extra = [f for f in model._meta.concrete_fields if f.column not in columns and not f.primary_key]
+    defaults = tuple(f.get_default() for f in extra)
+    columns = columns + [f.column for f in extra]
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            buffer = io.StringIO()
+            for row in rows:
+                buffer.write(",".join(_csv_value(v) for v in row + defaults))
+                buffer.write("\n")
+            buffer.seek(0)
+            cursor.cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)", buffer)
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})",  # noqa: S608
+                               [tuple(_adapt(v) for v in row + defaults) for row in rows])
+
+
+def _next_id(model) -> int:
+    return (model.objects.aggregate(top=Max("id"))["top"] or 0) + 1
+
+
+class Command(BaseCommand):
+    help = "Build a synthetic portfolio (once) and time a full health scoring run against a plain SQL pass."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--engagements", type=int, default=10_000)
+        parser.add_argument("--sessions-per", type=int, default=100, help="Sessions per engagement.")
+        parser.add_argument("--batch-size", type=int, default=None, help="Engagements per batch (HEALTH default).")
+        parser.add_argument("--seed", type=int, default=7)
+
+    def handle(self, *args, engagements, sessions_per, batch_size, seed, **options):
+        if engagements < 1 or sessions_per < 1:
+            raise CommandError("--engagements and --sessions-per must be positive.", returncode=2)
+        as_of = timezone.localdate()
+        existing = Engagement.objects.filter(client__name__startswith=BENCH_PREFIX).count()
+        if existing and (existing != engagements
+                         or Session.objects.count() != engagements * sessions_per
+                         or Engagement.objects.count() != existing):
+            raise CommandError("This database holds other data or a portfolio of another size; "
+                               "point DATABASE_URL at an empty database of its own.", returncode=2)
+        if not existing:
+            if Engagement.objects.exists():
+                raise CommandError("This database already holds engagements; the benchmark needs one of its own.",
+                                   returncode=2)
+            started = time.perf_counter()
+            self._build(engagements, sessions_per, as_of, random.Random(seed))  # noqa: S311 (synthetic data)
+            self.stdout.write(f"Built the portfolio in {time.perf_counter() - started:.1f} s.")
+            with connection.cursor() as cursor:
+                if connection.vendor == "postgresql":
+                    cursor.execute("VACUUM ANALYZE")
+                else:
+                    cursor.execute("ANALYZE")
+        else:
+            self.stdout.write("Reusing the portfolio already in this database.")
+
+        counts = {model._meta.verbose_name_plural: model.objects.count()
+                  for model in (Engagement, Session, Milestone, MilestoneComment, FeedbackResponse)}
+        self.stdout.write("Portfolio: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
+        self.stdout.write(f"Database: {connection.vendor}; scoring as of {as_of}; "
+                          f"batch size {batch_size or health_config().batch_size}.")
+
+        self._reference(as_of)  # warm the cache the same way for both
+        reference = min(self._timed(self._reference, as_of) for _ in range(3))
+        rows = []
+        for label in ("first run (inserts snapshots, raises flags)", "second run (same date: upserts, no change)"):
+            counter = _Counter()
+            with connection.execute_wrapper(counter):
+                started = time.perf_counter()
+                result = services.score_portfolio(as_of=as_of, batch_size=batch_size)
+                elapsed = time.perf_counter() - started
+            rows.append((label, elapsed, counter.count, result))
+
+        self.stdout.write(f"Reference pass (plain GROUP BY per table over the same rows): {reference:.2f} s")
+        for label, elapsed, queries, result in rows:
+            self.stdout.write(f"Scoring, {label}: {elapsed:.2f} s, {queries} queries, "
+                              f"{result.snapshots:,} snapshots, {result.flags_raised:,} flags raised "
+                              f"-> {elapsed / reference:.2f}x the reference")
+        self.stdout.write(f"Live flags: {Flag.objects.filter(status__in=Flag.LIVE_STATUSES).count():,}; "
+                          f"snapshots stored: {HealthSnapshot.objects.count():,}")
+
+    @staticmethod
+    def _timed(function, *args) -> float:
+        started = time.perf_counter()
+        function(*args)
+        return time.perf_counter() - started
+
+    def _reference(self, as_of: dt.date) -> None:
+        """The floor: count and sum each table's rows in the scorer's date range, per engagement."""
+        windows = scoring.windows_for(as_of, health_config())
+        start, end = day_start(windows.baseline_start), day_start(as_of + dt.timedelta(days=1))
+        window_start = day_start(windows.window_start)
+        q = connection.ops.quote_name
+        session, milestone = q(Session._meta.db_table), q(Milestone._meta.db_table)
+        comment, feedback = q(MilestoneComment._meta.db_table), q(FeedbackResponse._meta.db_table)
+        statements = [
+            (f"SELECT engagement_id, count(*), sum(duration_minutes) FROM {session} "  # noqa: S608
+             "WHERE start >= %s AND start < %s GROUP BY engagement_id", [start, end]),
+            (f"SELECT engagement_id, count(*) FROM {milestone} WHERE created_at < %s "  # noqa: S608
+             "AND (created_at >= %s OR due_date >= %s) GROUP BY engagement_id",
+             [end, window_start, windows.window_start]),
+            (f"SELECT m.engagement_id, count(*) FROM {comment} c JOIN {milestone} m ON m.id = c.milestone_id "  # noqa: S608
+             "WHERE c.created_at >= %s AND c.created_at < %s GROUP BY m.engagement_id", [window_start, end]),
+            (f"SELECT engagement_id, count(*), sum(rating) FROM {feedback} "  # noqa: S608
+             "WHERE submitted_at >= %s AND submitted_at < %s GROUP BY engagement_id", [start, end]),
+        ]
+        with connection.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                cursor.fetchall()
+
+    def _build(self, engagements: int, sessions_per: int, as_of: dt.date, rnd: random.Random) -> None:
+        now = timezone.now()
+        lead = User.objects.create_user(email=f"bench-lead-{now.timestamp():.0f}@example.com",
+                                        full_name="Bench Lead", is_consultant=True)
+        ids = {model: _next_id(model) for model in (Client, Contact, SponsorPeriod, Engagement, Session, Milestone,
+                                                    MilestoneComment, FeedbackResponse)}
+        clients, contacts, periods, engagement_rows = [], [], [], []
+        sessions, attendees, milestones, comments, feedback = [], [], [], [], []
+        attendance = Session.client_attendees.through
+
+        def at(day: dt.date, minutes: int) -> dt.datetime:
+            return day_start(day) + dt.timedelta(minutes=minutes)
+
+        for n in range(engagements):
+            client_id = ids[Client] + n
+            exec_id, staff_id, new_exec_id = (ids[Contact] + 3 * n + k for k in range(3))
+            clients.append((client_id, f"{BENCH_PREFIX}{n}", "Retail", "active", None, now))
+            for contact_id, name, seniority in ((exec_id, "Exec", "executive"), (staff_id, "Staff", "staff"),
+                                                (new_exec_id, "New exec", "executive")):
+                contacts.append((contact_id, client_id, f"{name} {n}", f"c{contact_id}@bench.example", "", seniority,
+                                 False, None, True, None, now))
+            life = rnd.randint(300, 720)
+            start = as_of - dt.timedelta(days=life)
+            # One client in five changed sponsor at some point in the last year.
+            change = as_of - dt.timedelta(days=rnd.randint(1, min(365, life))) if rnd.random() < 0.2 else None
+            periods.append((ids[SponsorPeriod] + 2 * n, client_id, exec_id, start - dt.timedelta(days=30),
+                            change - dt.timedelta(days=1) if change else None))
+            if change:
+                periods.append((ids[SponsorPeriod] + 2 * n + 1, client_id, new_exec_id, change, None))
+            engagement_id = ids[Engagement] + n
+            cadence = rnd.choice([7, 14, 14, 21, 30])
+            engagement_rows.append((engagement_id, client_id, f"Engagement {n}", "", start, None, "active",
+                                    lead.pk, cadence, "", "", "", None, now))
+            depth_bias, client_share = rnd.random(), rnd.random()
+            for k in range(sessions_per):
+                session_id = ids[Session] + n * sessions_per + k
+                day = start + dt.timedelta(days=rnd.randint(0, life))
+                consultative = rnd.random() < depth_bias
+                focus = rnd.choice(FOCUSES[:4] if consultative else FOCUSES[4:])
+                sessions.append((session_id, engagement_id, at(day, rnd.randint(480, 1080)), rnd.choice([30, 60, 90]),
+                                 "meeting", focus, "client" if rnd.random() < client_share else "consultant",
+                                 consultative and rnd.random() < 0.5, "", "", False, None, lead.pk, 1, now, now))
+                if rnd.random() < 0.5:
+                    attendees.append((session_id, rnd.choice((exec_id, staff_id))))
+            for k in range(max(1, sessions_per // 10)):
+                milestone_id = ids[Milestone] + n * max(1, sessions_per // 10) + k
+                created = start + dt.timedelta(days=rnd.randint(0, life))
+                due = created + dt.timedelta(days=rnd.randint(10, 60))
+                done = due + dt.timedelta(days=rnd.randint(-10, 15))
+                finished = done <= as_of
+                milestones.append((milestone_id, engagement_id, f"Milestone {k}", "", "action", due,
+                                   "done" if finished else "in_progress",
+                                   "client" if rnd.random() < client_share else "consultant", None, None, True,
+                                   False, at(done, 900) if finished and rnd.random() < 0.5 else None, None,
+                                   at(done, 800) if finished else None, k, 1, at(created, 600), now))
+                for j in range(2):
+                    comments.append((ids[MilestoneComment] + 2 * (milestone_id - ids[Milestone]) + j, milestone_id,
+                                     None, "client" if j else "consultant", "Noted.",
+                                     at(min(as_of, created + dt.timedelta(days=j + 1)), 700)))
+            for k in range(max(1, sessions_per // 20)):
+                feedback_id = ids[FeedbackResponse] + 2 * (n * max(1, sessions_per // 20) + k)
+                day = start + dt.timedelta(days=rnd.randint(0, life))
+                rating = min(5, max(1, round(2 + 3 * depth_bias + rnd.uniform(-1, 1))))
+                feedback.append((feedback_id, engagement_id, None, "client", None, None, None,
+                                 at(day, 1000), rating, None, None, ""))
+                feedback.append((feedback_id + 1, engagement_id, None, "consultant", None, lead.pk, None,
+                                 at(day, 1000), min(5, rating + rnd.choice([0, 0, 1, 2])), None, None, ""))
+
+        with transaction.atomic():
+            _insert(Client, ["id", "name", "industry", "status", "account_lead_id", "created_at"], clients)
+            _insert(Contact, ["id", "client_id", "name", "email", "title", "seniority", "is_sponsor", "sponsor_since",
+                              "active", "user_id", "created_at"], contacts)
+            _insert(SponsorPeriod, ["id", "client_id", "contact_id", "start", "end"], periods)
+            _insert(Engagement, ["id", "client_id", "title", "objectives", "start", "end", "status", "lead_id",
+                                 "planned_cadence_days", "closure_reason", "handover_notes", "retrospective",
+                                 "closed_at", "created_at"], engagement_rows)
+            _insert(Session, ["id", "engagement_id", "start", "duration_minutes", "channel", "focus", "initiated_by",
+                              "advice_requested", "notes", "next_steps", "shared_with_client", "sentiment",
+                              "logged_by_id", "version", "created_at", "updated_at"], sessions)
+            _insert(attendance, ["session_id", "contact_id"], attendees)
+            _insert(Milestone, ["id", "engagement_id", "title", "description", "phase", "due_date", "status",
+                                "proposed_by", "consultant_owner_id", "client_owner_id", "shared_with_client",
+                                "approval_requested", "approved_at", "approved_by_id", "completed_at", "position",
+                                "version", "created_at", "updated_at"], milestones)
+            _insert(MilestoneComment, ["id", "milestone_id", "author_id", "side", "text", "created_at"], comments)
+            _insert(FeedbackResponse, ["id", "engagement_id", "request_id", "side", "respondent_contact_id",
+                                       "respondent_user_id", "recorded_by_id", "submitted_at", "rating", "involvement",
+                                       "nps", "comment"], feedback)
+            # Ids were given explicitly; move the sequences past them.
+            with connection.cursor() as cursor:
+                for sql in connection.ops.sequence_reset_sql(no_style(), [Client, Contact, SponsorPeriod, Engagement,
+                                                                          Session, Milestone, MilestoneComment,
+                                                                          FeedbackResponse]):
+                    cursor.execute(sql)
