@@ -13,9 +13,11 @@ it into a 404 (never a 403: we do not confirm that someone else's object exists)
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Role, User
+from accounts.security_log import security_event
 from clients.models import Client, Contact, SponsorPeriod
 from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, Session
 from feedback.models import FeedbackResponse, PulseRequest
@@ -165,21 +167,41 @@ def is_firm_staff(user) -> bool:
     return role_of(user) in (Role.MANAGER, Role.CONSULTANT)
 
 
-def get_for(queryset: QuerySet, pk):
-    """The object with this pk inside an already scoped queryset, or 404."""
-    return get_object_or_404(queryset, pk=pk)
+def get_for(queryset: QuerySet, pk, *, user=None):
+    """The object with this pk inside an already scoped queryset, or 404.
+
+    With ``user``, a 404 on an object that does exist (someone else's) is logged as a security
+    event: people typing other tenants' ids is worth knowing about.
+    """
+    try:
+        return get_object_or_404(queryset, pk=pk)
+    except Http404:
+        if user is not None:
+            log_out_of_scope(user=user, model=queryset.model, pk=pk)
+        raise
+
+
+def log_out_of_scope(*, user, model, pk, request=None) -> None:
+    """Record an attempt to reach an existing object outside the user's scope."""
+    try:
+        exists = model._default_manager.filter(pk=pk).exists()
+    except (TypeError, ValueError):  # a malformed id is not an attempt on a real object
+        return
+    if exists:
+        security_event("out_of_scope", request=request, user_id=getattr(user, "pk", None),
+                       model=model._meta.label, object_id=str(pk))
 
 
 def get_engagement_for(user, pk) -> Engagement:
     """One engagement the user may open, or 404."""
-    return get_for(engagements_for(user).select_related("client", "lead"), pk)
+    return get_for(engagements_for(user).select_related("client", "lead"), pk, user=user)
 
 
 def get_milestone_for(user, pk) -> Milestone:
     """One milestone the user may see, or 404."""
-    return get_for(milestones_for(user).select_related("engagement__client"), pk)
+    return get_for(milestones_for(user).select_related("engagement__client"), pk, user=user)
 
 
 def get_session_for(user, pk) -> Session:
     """One session the user may see, or 404."""
-    return get_for(sessions_for(user).select_related("engagement__client"), pk)
+    return get_for(sessions_for(user).select_related("engagement__client"), pk, user=user)
