@@ -7,6 +7,7 @@ from django.conf import settings
 from django.test import override_settings
 from django.utils import translation
 
+from config.celery import app as celery_app
 from tests import factories
 
 
@@ -25,6 +26,16 @@ def _development_like_serving():
         SECURE_HSTS_SECONDS=0,
     ):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _eager_tasks():
+    """Run Celery tasks in-process whatever REDIS_URL says, so tests stay hermetic and leave no
+    messages behind in the broker. Tests of the real worker override this fixture in their module."""
+    saved = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
+    celery_app.conf.task_always_eager = celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = saved
 
 
 @pytest.fixture(autouse=True)

@@ -114,6 +114,12 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 @pytest.fixture
+def _eager_tasks():
+    """Tasks here go through Redis to the worker under test, not in-process."""
+    yield
+
+
+@pytest.fixture
 def stack(tmp_path):
     if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
         pytest.skip("the production smoke test needs DATABASE_URL=postgres://… and REDIS_URL=redis://…")
