@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "engagements",
     "feedback",
     "health",
+    "portal",
     "api",
 ]
 
@@ -399,5 +400,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=env_int("HEALTH_NIGHTLY_HOUR", 2, minimum=0), minute=15),
         # A run that has not started by the next morning is pointless; the next night's replaces it.
         "options": {"expires": 12 * 60 * 60},
+    },
+    # A pulse to each active engagement's sponsor who had none in 30 days; daily, so monthly per engagement.
+    "portal-monthly-pulses": {
+        "task": "portal.tasks.send_monthly_pulses",
+        "schedule": crontab(hour=8, minute=30),
+        "options": {"expires": 12 * 60 * 60},
+    },
+    # Tell client users when a milestone shared with them changed status, whichever door changed it.
+    "portal-status-notifications": {
+        "task": "portal.tasks.send_status_notifications",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},
     },
 }

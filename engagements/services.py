@@ -311,3 +311,84 @@ def kpi_measurement_record(*, kpi: KPI, date: dt.date, value: Decimal,
         )
         request_rescore(engagement_id=kpi.engagement_id)
     return measurement
+
+# --- Client actions from the portal ---------------------------------------------------------------
+
+def _check_client_may_act(milestone: Milestone, user: User) -> Contact:
+    """The acting client contact, if ``user`` is a client of this milestone's client and it is shared."""
+    contact = user.client_contact
+    if contact is None or contact.client_id != milestone.engagement.client_id or not milestone.shared_with_client:
+        raise ValidationError(_("Only a contact of this client can act on this milestone."))
+    return contact
+
+
+def milestone_comment_add_once(*, milestone: Milestone, author: User, text: str,
+                               within_seconds: int = 30) -> tuple[MilestoneComment, bool]:
+    """Add a comment unless the same author just posted the same text there (a double submit).
+
+    Returns ``(comment, created)``. The milestone row is locked while checking, so two copies of
+    one request arriving together are serialised and the second gets the first's comment back.
+    """
+    if _side_of(author) == Side.CLIENT:
+        _check_client_may_act(milestone, author)
+    with transaction.atomic():
+        Milestone.objects.select_for_update().filter(pk=milestone.pk).first()
+        recent = (MilestoneComment.objects
+                  .filter(milestone=milestone, author=author, text=text.strip(),
+                          created_at__gte=timezone.now() - dt.timedelta(seconds=within_seconds))
+                  .order_by("-created_at").first())
+        if recent is not None:
+            return recent, False
+        return milestone_comment_add(milestone=milestone, author=author, text=text), True
+
+
+def milestone_request_changes(*, milestone: Milestone, requested_by: User, comment: str) -> MilestoneComment:
+    """The client asks for changes instead of approving: their comment says what should change.
+
+    The approval request is withdrawn (the ball is back with the consultants, who ask again once
+    the changes are made) and an agreed or done milestone goes back in progress; a proposed one stays
+    proposed. The comment is a client-side event, so the health engine counts the initiative.
+    """
+    _check_client_may_act(milestone, requested_by)
+    if not comment.strip():
+        raise ValidationError({"comment": _("Say what should change.")})
+    with transaction.atomic():
+        current = Milestone.objects.select_for_update().get(pk=milestone.pk)
+        if not current.approval_requested or current.approved_at is not None:
+            raise ValidationError(_("This milestone is not awaiting your approval."))
+        note = milestone_comment_add(milestone=current, author=requested_by, text=comment)
+        current.approval_requested = False
+        if current.status in (Milestone.Status.AGREED, Milestone.Status.DONE):
+            _apply_status(current, Milestone.Status.IN_PROGRESS)
+        _save_versioned(current, None, ["approval_requested", "status", "completed_at", "updated_at"])
+        request_rescore(engagement_id=current.engagement_id)
+    for name in ("approval_requested", "status", "completed_at", "version", "updated_at"):
+        setattr(milestone, name, getattr(current, name))
+    return note
+
+
+def milestone_complete_by_client(*, milestone: Milestone, user: User, note: str = "") -> Milestone:
+    """The client owner marks their milestone done; doing it twice changes nothing.
+
+    A client-side comment records it in the thread (the note, or a plain "Marked as done."), which
+    is also how the health engine counts it as client initiative: it has no "completed by" to read.
+    """
+    contact = _check_client_may_act(milestone, user)
+    if milestone.client_owner_id != contact.pk:
+        raise ValidationError(_("Only the milestone's client owner can mark it as done."))
+    with transaction.atomic():
+        current = Milestone.objects.select_for_update().get(pk=milestone.pk)
+        if current.status == Milestone.Status.DONE:
+            return current
+        if current.status == Milestone.Status.DROPPED:
+            raise ValidationError(_("This milestone was dropped; it cannot be marked as done."))
+        if current.status == Milestone.Status.PROPOSED:
+            raise ValidationError(_("This milestone is still a proposal; it cannot be marked as done yet."))
+        _apply_status(current, Milestone.Status.DONE)
+        _save_versioned(current, None, ["status", "completed_at", "updated_at"])
+        milestone_comment_add(milestone=current, author=user, text=note.strip() or _("Marked as done."))
+        request_rescore(engagement_id=current.engagement_id)
+    for name in ("status", "completed_at", "version", "updated_at"):
+        setattr(milestone, name, getattr(current, name))
+    return current
+
