@@ -8,6 +8,8 @@ empty for errors that are not about the body. A 409 from a stale edit adds ``cur
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -32,6 +34,19 @@ class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = _("The request body is too large.")
     default_code = "payload_too_large"
+
+
+@contextmanager
+def refusals_as_conflicts():
+    """Around a state-transition service (close, answer, acknowledge…): its non-field ValidationError
+    says the object's current state forbids the step (already closed, already answered), which is a
+    409 for the caller to re-read, not a 400 to fix the body. Field errors stay 400."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            raise
+        raise Conflict(" ".join(exc.messages), code="invalid_state") from exc
 
 
 def django_errors_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:

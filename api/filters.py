@@ -22,6 +22,29 @@ class IdFilter(filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class StrictBooleanField(forms.NullBooleanField):
+    """``true`` / ``false`` (or 1 / 0); anything else is a 400, not silently "no filter"."""
+
+    widget = forms.TextInput  # NullBooleanSelect would turn an unknown value into None before we see it
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in (True, "true", "True", "1"):
+            return True
+        if value in (False, "false", "False", "0"):
+            return False
+        raise forms.ValidationError("Enter true or false.", code="invalid")
+
+    def validate(self, value):
+        pass
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class BooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 class ClientFilter(filters.FilterSet):
     class Meta:
         model = Client
@@ -30,6 +53,8 @@ class ClientFilter(filters.FilterSet):
 
 class ContactFilter(filters.FilterSet):
     client = IdFilter(field_name="client_id")
+    is_sponsor = BooleanFilter()
+    active = BooleanFilter()
 
     class Meta:
         model = Contact
@@ -96,8 +121,7 @@ class FeedbackResponseFilter(filters.FilterSet):
 
 class PulseFilter(filters.FilterSet):
     engagement = IdFilter(field_name="engagement_id")
-    pending = filters.BooleanFilter(field_name="answered_at", lookup_expr="isnull",
-                                    label="Only pulses not answered yet.")
+    pending = BooleanFilter(field_name="answered_at", lookup_expr="isnull", label="Only pulses not answered yet.")
 
     class Meta:
         model = PulseRequest

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
@@ -38,7 +39,25 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+class DecimalStringFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "api.fields.DecimalStringField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        whole_digits = field.max_digits - field.decimal_places
+        return {"type": "string", "format": "decimal", "example": "12.50",
+                "pattern": rf"^-?\d{{1,{whole_digits}}}(?:\.\d{{1,{field.decimal_places}}})?$"}
+
+
 class RapportAutoSchema(AutoSchema):
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (direction == "request" and isinstance(field, serializers.CharField) and not field.allow_blank
+                and field.trim_whitespace and not {"pattern", "format", "enum"} & set(schema)):
+            # DRF trims the value, so a string of spaces is blank: say the schema needs a visible character.
+            schema["pattern"] = r"\S"
+        return schema
+
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
         staff_only = set(getattr(getattr(serializer, "Meta", None), "staff_only_fields", ()))

@@ -8,22 +8,47 @@ are set when the object is created and ignored afterwards (the services cannot c
 
 from __future__ import annotations
 
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts import access
 from accounts.models import Role
-from api.fields import ScopedPrimaryKeyRelatedField, firm_staff_for
+from api.fields import (
+    DecimalStringField,
+    ScopedPrimaryKeyRelatedField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictEmailField,
+    StrictIntegerField,
+    StrictPrimaryKeyRelatedField,
+    firm_staff_for,
+)
 from api.models import ApiToken
 from clients.models import Client, Contact
 from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, Session
 from feedback.models import FeedbackResponse, PulseRequest
-from health.models import Flag, HealthSnapshot
+from health.models import Flag, HealthSnapshot, Mode, State
 
 VERSION_HELP = _("The version you read. On update, a stale version gets 409 instead of overwriting a newer edit.")
 
 
-class RoleAwareSerializer(serializers.ModelSerializer):
+class ApiModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer whose fields refuse values of the wrong JSON type (see api/fields.py)."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField, models.TextField: StrictCharField, models.EmailField: StrictEmailField,
+        models.IntegerField: StrictIntegerField, models.SmallIntegerField: StrictIntegerField,
+        models.PositiveIntegerField: StrictIntegerField, models.PositiveSmallIntegerField: StrictIntegerField,
+        models.BooleanField: StrictBooleanField, models.DecimalField: DecimalStringField,
+    }
+    serializer_related_field = StrictPrimaryKeyRelatedField
+    serializer_choice_field = StrictChoiceField
+
+
+class RoleAwareSerializer(ApiModelSerializer):
     """Hides staff-only fields from client users and freezes create-only fields on update."""
 
     def get_fields(self):
@@ -32,7 +57,7 @@ class RoleAwareSerializer(serializers.ModelSerializer):
         if request is not None and access.role_of(request.user) == Role.CLIENT:
             for name in getattr(self.Meta, "staff_only_fields", ()):
                 fields.pop(name, None)
-        if self.instance is not None:
+        if self.instance is not None or self.partial:  # an update (PATCH is the only partial write)
             for name in getattr(self.Meta, "create_only_fields", ()):
                 if name in fields:
                     fields[name].read_only = True
@@ -42,13 +67,13 @@ class RoleAwareSerializer(serializers.ModelSerializer):
 # --- Auth -----------------------------------------------------------------------------------------
 
 class TokenRequestSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
-    name = serializers.CharField(max_length=100, required=False, allow_blank=True,
+    email = StrictEmailField(max_length=254)
+    password = StrictCharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+    name = StrictCharField(max_length=100, required=False, allow_blank=True,
                                  help_text=_("What the token is for, e.g. 'CRM sync'."))
 
 
-class TokenSerializer(serializers.ModelSerializer):
+class TokenSerializer(ApiModelSerializer):
     class Meta:
         model = ApiToken
         fields = ["id", "name", "prefix", "created_at", "last_used_at"]
@@ -82,20 +107,19 @@ class ContactSerializer(RoleAwareSerializer):
     """A person at the client."""
 
     client = ScopedPrimaryKeyRelatedField(access.clients_for)
-    is_sponsor = serializers.BooleanField(
-        required=False, help_text=_("Setting it makes this contact the client's sponsor from `sponsor_since` "
-                                    "(today by default) and retires the previous one."))
+    is_sponsor = StrictBooleanField(
+        required=False, help_text=_("On creation, makes the contact the client's sponsor from `sponsor_since` "
+                                    "(today by default). Later, use the make-sponsor action."))
     active = serializers.BooleanField(
-        required=False, help_text=_("Set to false when the person leaves the company; this also ends their "
-                                    "portal access. It cannot be set back."))
-    # Validation happens in the service; the model's unique constraints need the client, which
-    # this serializer does not always have (on update), so they are not duplicated here.
+        read_only=True, help_text=_("False once the person has left the company (the deactivate action)."))
 
     class Meta:
         model = Contact
         fields = ["id", "client", "name", "email", "title", "seniority", "is_sponsor", "sponsor_since", "active"]
         staff_only_fields = ["seniority", "is_sponsor", "sponsor_since", "active"]
-        create_only_fields = ["client"]
+        # The sponsorship keeps a history, so it changes through its own action, not a PATCH.
+        create_only_fields = ["client", "is_sponsor", "sponsor_since"]
+        # The service validates (its unique constraints need the client, which an update lacks).
         validators = []
 
 
@@ -113,6 +137,8 @@ class EngagementSerializer(RoleAwareSerializer):
                                         help_text=_("Defaults to the person creating the engagement."))
     team = ScopedPrimaryKeyRelatedField(firm_staff_for, many=True, required=False,
                                         help_text=_("The lead is always on the team."))
+    closure_reason = serializers.ChoiceField(choices=Engagement.ClosureReason.choices, allow_blank=True,
+                                             read_only=True, help_text=_("Set by the close action."))
 
     class Meta:
         model = Engagement
@@ -125,10 +151,10 @@ class EngagementSerializer(RoleAwareSerializer):
 
 
 class EngagementCloseSerializer(serializers.Serializer):
-    closure_reason = serializers.ChoiceField(choices=Engagement.ClosureReason.choices)
-    retrospective = serializers.CharField(max_length=20000,
+    closure_reason = StrictChoiceField(choices=Engagement.ClosureReason.choices)
+    retrospective = StrictCharField(max_length=20000,
                                           help_text=_("What worked, what we would change."))
-    handover_notes = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    handover_notes = StrictCharField(max_length=20000, required=False, allow_blank=True)
     end = serializers.DateField(required=False, help_text=_("Defaults to today."))
 
 
@@ -143,7 +169,7 @@ class SessionSerializer(RoleAwareSerializer):
         help_text=_("Consultant attendees; defaults to the person logging the session."))
     client_attendees = ScopedPrimaryKeyRelatedField(access.contacts_for, many=True, required=False)
     kpis_discussed = ScopedPrimaryKeyRelatedField(access.kpis_for, many=True, required=False)
-    version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
+    version = StrictIntegerField(required=False, min_value=1, help_text=VERSION_HELP)
 
     class Meta:
         model = Session
@@ -168,7 +194,7 @@ class MilestoneSerializer(RoleAwareSerializer):
     consultant_owner = ScopedPrimaryKeyRelatedField(
         firm_staff_for, required=False, allow_null=True, help_text=_("Defaults to the person creating it."))
     client_owner = ScopedPrimaryKeyRelatedField(access.contacts_for, required=False, allow_null=True)
-    version = serializers.IntegerField(required=False, min_value=1, help_text=VERSION_HELP)
+    version = StrictIntegerField(required=False, min_value=1, help_text=VERSION_HELP)
 
     class Meta:
         model = Milestone
@@ -181,7 +207,7 @@ class MilestoneSerializer(RoleAwareSerializer):
         create_only_fields = ["engagement"]
 
 
-class MilestoneProposalSerializer(serializers.ModelSerializer):
+class MilestoneProposalSerializer(ApiModelSerializer):
     """What a client user sends to propose a milestone; it arrives as ``proposed``."""
 
     engagement = ScopedPrimaryKeyRelatedField(access.engagements_for)
@@ -191,7 +217,7 @@ class MilestoneProposalSerializer(serializers.ModelSerializer):
         fields = ["engagement", "title", "description", "phase", "due_date"]
 
 
-class MilestoneCommentSerializer(serializers.ModelSerializer):
+class MilestoneCommentSerializer(ApiModelSerializer):
     author_name = serializers.SerializerMethodField()
 
     class Meta:
@@ -239,7 +265,8 @@ class FeedbackResponseSerializer(RoleAwareSerializer):
     """An answer to the pulse questions, from the client or a consultant's self-assessment."""
 
     engagement = ScopedPrimaryKeyRelatedField(access.engagements_for)
-    pulse = serializers.PrimaryKeyRelatedField(source="request", read_only=True)
+    pulse = serializers.PrimaryKeyRelatedField(source="request", read_only=True, allow_null=True,
+                                               help_text=_("The pulse this answers, if any."))
     respondent_contact = ScopedPrimaryKeyRelatedField(
         access.contacts_for, required=False, allow_null=True,
         help_text=_("For client feedback recorded by a manager: who gave it."))
@@ -272,7 +299,7 @@ class PulseSerializer(RoleAwareSerializer):
         staff_only_fields = ["requested_by"]
 
 
-class PulseAnswerSerializer(serializers.ModelSerializer):
+class PulseAnswerSerializer(ApiModelSerializer):
     class Meta:
         model = FeedbackResponse
         fields = ["rating", "involvement", "nps", "comment"]
@@ -280,8 +307,11 @@ class PulseAnswerSerializer(serializers.ModelSerializer):
 
 # --- Health ---------------------------------------------------------------------------------------
 
-class HealthSnapshotSerializer(serializers.ModelSerializer):
+class HealthSnapshotSerializer(ApiModelSerializer):
     """The health of one engagement as of one date; ``components`` explains the score line by line."""
+
+    mode = serializers.ChoiceField(choices=Mode.choices, allow_blank=True, read_only=True)
+    state = serializers.ChoiceField(choices=State.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = HealthSnapshot
@@ -291,11 +321,12 @@ class HealthSnapshotSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class FlagSerializer(serializers.ModelSerializer):
+class FlagSerializer(ApiModelSerializer):
     """A warning about an engagement, with the evidence that raised it and what was done about it."""
 
     raised_at = serializers.DateField(source="raised_on", read_only=True,
                                       help_text=_("The scoring date that raised the flag."))
+    action_plan = serializers.ChoiceField(choices=Flag.ActionPlan.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Flag
@@ -308,16 +339,16 @@ class FlagSerializer(serializers.ModelSerializer):
 class FlagSnoozeSerializer(serializers.Serializer):
     snoozed_until = serializers.DateField(help_text=_("A date after today; the flag reopens then if its "
                                                       "condition still holds."))
-    snooze_reason = serializers.CharField(max_length=2000, help_text=_("Why the flag can wait."))
+    snooze_reason = StrictCharField(max_length=2000, help_text=_("Why the flag can wait."))
 
 
 class FlagResolveSerializer(serializers.Serializer):
-    action_plan = serializers.ChoiceField(choices=Flag.ActionPlan.choices)
-    resolution_note = serializers.CharField(max_length=5000, help_text=_("What will be done."))
+    action_plan = StrictChoiceField(choices=Flag.ActionPlan.choices)
+    resolution_note = StrictCharField(max_length=5000, help_text=_("What will be done."))
 
 
 class FlagDismissSerializer(serializers.Serializer):
-    resolution_note = serializers.CharField(max_length=5000, required=False, allow_blank=True,
+    resolution_note = StrictCharField(max_length=5000, required=False, allow_blank=True,
                                             help_text=_("Why this is not a real problem."))
 
 

@@ -13,7 +13,7 @@ router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("engagements", views.EngagementViewSet, basename="engagement")
 router.register("sessions", views.SessionViewSet, basename="session")
 router.register("milestones", views.MilestoneViewSet, basename="milestone")
-router.register(r"milestones/(?P<milestone_pk>[0-9]+)/comments", views.MilestoneCommentViewSet,
+router.register(r"milestones/(?P<milestone_pk>[^/]+)/comments", views.MilestoneCommentViewSet,
                 basename="milestone-comment")
 router.register("kpis", views.KPIViewSet, basename="kpi")
 router.register("kpi-measurements", views.KPIMeasurementViewSet, basename="kpi-measurement")

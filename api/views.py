@@ -10,10 +10,11 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.db.models import Prefetch
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
@@ -26,8 +27,10 @@ from accounts import access
 from accounts.models import Role, User
 from api import filters, serializers
 from api.authentication import ApiTokenAuthentication
+from api.exceptions import refusals_as_conflicts
 from api.models import ApiToken
 from api.permissions import CLIENTS, EVERYONE, FIRM_STAFF, MANAGERS, READ_ONLY, RoleAllowed
+from api.schema import ErrorSerializer
 from clients import services as client_services
 from clients.models import Contact
 from engagements import services as engagement_services
@@ -42,7 +45,8 @@ ID_ONLY = User.objects.only("id")
 class ApiViewSet(viewsets.GenericViewSet):
     permission_classes = [RoleAllowed]
     filter_backends = [DjangoFilterBackend, OrderingFilter]
-    lookup_value_regex = "[0-9]+"
+    # Any segment reaches the view, so a malformed id gets the API's JSON 404, not Django's HTML one.
+    lookup_value_regex = "[^/]+"
     # PATCH is the one way to update: partial updates suit integrations that own a few fields.
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     roles = READ_ONLY
@@ -97,7 +101,9 @@ class TokenObtainView(GenericAPIView):
     throttle_scope = "token"
     serializer_class = serializers.TokenRequestSerializer
 
-    @extend_schema(auth=[], responses={201: serializers.NewTokenSerializer}, operation_id="auth_token_create")
+    @extend_schema(auth=[], operation_id="auth_token_create", responses={
+        201: serializers.NewTokenSerializer,
+        401: OpenApiResponse(ErrorSerializer, description="Wrong e-mail or password, or an inactive account.")})
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -161,13 +167,9 @@ class ContactViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCr
         return access.contacts_for(self.request.user)
 
     def create_object(self, data):
-        data.pop("active", None)
         return client_services.contact_create(**data)
 
     def update_object(self, contact, data):
-        for name in ("is_sponsor", "sponsor_since", "active"):
-            if name in data:
-                raise exceptions.ValidationError({name: [_("Use the make-sponsor or deactivate action.")]})
         return client_services.contact_update(contact=contact, **data)
 
     @extend_schema(request=serializers.SponsorSerializer, responses=serializers.ContactSerializer)
@@ -226,8 +228,9 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Servic
         serializer = serializers.EngagementCloseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        engagement = engagement_services.engagement_close(engagement=engagement, reason=data.pop("closure_reason"),
-                                                          **data)
+        with refusals_as_conflicts():
+            engagement = engagement_services.engagement_close(engagement=engagement,
+                                                              reason=data.pop("closure_reason"), **data)
         return Response(self.read_serializer(engagement).data)
 
 
@@ -312,7 +315,8 @@ class MilestoneViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Service
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """The client approves the milestone (a proposed one becomes agreed)."""
-        milestone = engagement_services.milestone_approve(milestone=self.get_object(), approved_by=request.user)
+        with refusals_as_conflicts():
+            milestone = engagement_services.milestone_approve(milestone=self.get_object(), approved_by=request.user)
         return Response(self.read_serializer(milestone).data)
 
 
@@ -329,8 +333,11 @@ class MilestoneCommentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
 
     def milestone(self):
         if not hasattr(self, "_milestone"):
+            milestone_pk = self.kwargs["milestone_pk"]
+            if not milestone_pk.isdigit():
+                raise Http404  # routed loosely so that a malformed id gets the API's 404, not an HTML page
             self._milestone = access.get_for(access.milestones_for(self.request.user).select_related("engagement"),
-                                             self.kwargs["milestone_pk"])
+                                             milestone_pk)
         return self._milestone
 
     def get_queryset(self):
@@ -455,7 +462,8 @@ class PulseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCrea
         pulse = self.get_object()
         serializer = serializers.PulseAnswerSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        response = feedback_services.pulse_answer(pulse=pulse, **serializer.validated_data)
+        with refusals_as_conflicts():
+            response = feedback_services.pulse_answer(pulse=pulse, **serializer.validated_data)
         output = serializers.FeedbackResponseSerializer(response, context=self.get_serializer_context())
         return Response(output.data, status=status.HTTP_201_CREATED)
 
@@ -493,7 +501,8 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         """Someone has seen the flag and is on it (a snoozed flag wakes up)."""
-        flag = health_services.flag_acknowledge(flag=self.get_object(), user=request.user)
+        with refusals_as_conflicts():
+            flag = health_services.flag_acknowledge(flag=self.get_object(), user=request.user)
         return Response(self.read_serializer(flag).data)
 
     @extend_schema(request=serializers.FlagSnoozeSerializer, responses=serializers.FlagSerializer)
@@ -504,8 +513,9 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         serializer = serializers.FlagSnoozeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        flag = health_services.flag_snooze(flag=flag, user=request.user, until=data["snoozed_until"],
-                                           reason=data["snooze_reason"])
+        with refusals_as_conflicts():
+            flag = health_services.flag_snooze(flag=flag, user=request.user, until=data["snoozed_until"],
+                                               reason=data["snooze_reason"])
         return Response(self.read_serializer(flag).data)
 
     @extend_schema(request=serializers.FlagResolveSerializer, responses=serializers.FlagSerializer)
@@ -516,8 +526,9 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         serializer = serializers.FlagResolveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        flag = health_services.flag_resolve(flag=flag, user=request.user, action_plan=data["action_plan"],
-                                            note=data["resolution_note"])
+        with refusals_as_conflicts():
+            flag = health_services.flag_resolve(flag=flag, user=request.user, action_plan=data["action_plan"],
+                                                note=data["resolution_note"])
         return Response(self.read_serializer(flag).data)
 
     @extend_schema(request=serializers.FlagDismissSerializer, responses=serializers.FlagSerializer)
@@ -527,8 +538,9 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         flag = self.get_object()
         serializer = serializers.FlagDismissSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        flag = health_services.flag_dismiss(flag=flag, user=request.user,
-                                            note=serializer.validated_data.get("resolution_note", ""))
+        with refusals_as_conflicts():
+            flag = health_services.flag_dismiss(flag=flag, user=request.user,
+                                                note=serializer.validated_data.get("resolution_note", ""))
         return Response(self.read_serializer(flag).data)
 
     @extend_schema(request=serializers.FlagAssignSerializer, responses=serializers.FlagSerializer)
@@ -538,5 +550,6 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         flag = self.get_object()
         serializer = serializers.FlagAssignSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        flag = health_services.flag_assign(flag=flag, owner=serializer.validated_data["owner"])
+        with refusals_as_conflicts():
+            flag = health_services.flag_assign(flag=flag, owner=serializer.validated_data["owner"])
         return Response(self.read_serializer(flag).data)
