@@ -28,7 +28,7 @@ from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, Miles
 from feedback.models import FeedbackResponse, PulseRequest
 
 DEMO_PASSWORD = "rapport-demo"  # noqa: S105  (printed in the README on purpose: demo logins only)
-CONSULTATIVE = {"strategy": 3, "positioning": 2, "advisory": 3, "co_creation": 3, "kpi_review": 1, "reporting": 1}
+CONSULTATIVE = {"strategy": 3, "positioning": 2, "advisory": 3, "co_creation": 3, "kpi_review": 1}
 TRANSACTIONAL = {"kpi_review": 5, "reporting": 4, "operational": 2, "admin": 1, "advisory": 1}
 OPERATIONAL = {"operational": 4, "reporting": 3, "kpi_review": 2, "admin": 1, "co_creation": 1}
 
@@ -168,7 +168,8 @@ STORIES = [
           status=Engagement.Status.PAUSED, cadence=21, eras=(Era(since=250, until=40, cadence=18),)),
     Story("Solstice Media", "Audience growth", "consultant@example.com", (),
           "Grow the digital subscriber base by a third in two years.",
-          cadence=14, eras=(Era(since=380, cadence=12, advice=0.45, client_initiates=0.4),)),
+          cadence=14, eras=(Era(since=380, cadence=12, advice=0.45, client_initiates=0.4,
+                                focus={"strategy": 3, "positioning": 3, "advisory": 2, "co_creation": 3}),)),
     Story("Solstice Media", "Pricing review", "ines@example.com", (), "Review subscription pricing and bundles.",
           status=Engagement.Status.PROPOSED, cadence=14, eras=()),
 ]

@@ -1,3 +1,9 @@
+"""The demo portfolio: built once, with the logins and the stories the README promises.
+
+One test builds it (seeding scores a year of history, a few seconds) and checks everything, so
+the suite pays for that once.
+"""
+
 import pytest
 from django.core.management import call_command
 
@@ -5,23 +11,32 @@ from accounts import access
 from accounts.models import User
 from clients.models import Client
 from engagements.models import Engagement, Milestone, Session
+from health.models import Flag, HealthSnapshot
+from health.selectors import latest_snapshots
 
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_builds_the_portfolio_once(capsys):
+def _story(title):
+    engagement = Engagement.objects.get(title=title)
+    snapshot = latest_snapshots(engagement_ids=[engagement.pk])[engagement.pk]
+    flags = set(Flag.objects.filter(engagement=engagement, status__in=Flag.LIVE_STATUSES)
+                .values_list("kind", flat=True))
+    return snapshot, flags
+
+
+def test_seed_demo_builds_the_portfolio_once_with_its_stories(capsys):
     call_command("seed_demo")
-    counts = (Client.objects.count(), Engagement.objects.count(), Session.objects.count(), Milestone.objects.count())
-    assert counts[0] == 8 and counts[1] == 15 and counts[2] > 300
+    counts = (Client.objects.count(), Engagement.objects.count(), Session.objects.count(),
+              Milestone.objects.count(), HealthSnapshot.objects.count())
+    assert counts[:2] == (8, 15) and counts[2] > 300 and counts[4] > 1000
 
     call_command("seed_demo")
     assert (Client.objects.count(), Engagement.objects.count(), Session.objects.count(),
-            Milestone.objects.count()) == counts
+            Milestone.objects.count(), HealthSnapshot.objects.count()) == counts
     assert "already present" in capsys.readouterr().out
 
-
-def test_the_demo_logins_have_their_roles_and_scopes():
-    call_command("seed_demo")
+    # The demo logins, their roles and what they see.
     consultant = User.objects.get(email="consultant@example.com")
     manager = User.objects.get(email="manager@example.com")
     client_user = User.objects.get(email="client@example.com")
@@ -29,16 +44,27 @@ def test_the_demo_logins_have_their_roles_and_scopes():
         assert user.check_password("rapport-demo")
     assert (consultant.role, manager.role, client_user.role) == ("consultant", "manager", "client")
     assert access.engagements_for(manager).count() == 15
-    client_engagements = access.engagements_for(client_user)
-    assert set(client_engagements.values_list("client__name", flat=True)) == {"Northwind Retail"}
+    assert access.engagements_for(consultant).count() == 7
+    assert set(access.engagements_for(client_user).values_list("client__name", flat=True)) == {"Northwind Retail"}
     assert access.milestones_for(client_user).filter(approval_requested=True).exists()
 
-
-def test_the_drift_story_has_a_new_sponsor_and_turns_to_kpi_reviews():
-    call_command("seed_demo")
+    # Helios: a new CMO became sponsor 80 days ago and the relationship slid to KPI reviews.
     helios = Client.objects.get(name="Helios Energy")
     assert helios.contacts.get(is_sponsor=True).title == "Chief Marketing Officer"
-    assert helios.sponsor_periods.count() == 2
-    sessions = Session.objects.filter(engagement__title="Brand positioning")
-    recent = sessions.order_by("-start")[:8]
-    assert sum(s.focus in ("kpi_review", "reporting", "operational", "admin") for s in recent) >= 5
+    snapshot, flags = _story("Brand positioning")
+    assert snapshot.state == "transactional"
+    assert {"drift_to_transactional", "sponsor_change"} <= flags
+
+    snapshot, flags = _story("Omnichannel strategy")
+    assert (snapshot.mode, snapshot.state, flags) == ("co_production", "consultative", set())
+    assert _story("Network optimisation")[0].mode == "expert_led"
+    assert _story("Claims process redesign")[0].mode == "client_led"
+    assert "cadence_drop" in _story("Sustainability roadmap")[1]
+    assert "feedback_decline" in _story("Patient experience")[1]
+    assert "perception_gap" in _story("Supplier programme")[1]
+    assert "milestone_slippage" in _story("Digital front door")[1]
+    # Only the drifted relationship and the client-led one are transactional.
+    titles = dict(Engagement.objects.values_list("pk", "title"))
+    transactional = {titles[pk] for pk, s in latest_snapshots(engagement_ids=list(titles)).items()
+                     if s.state == "transactional"}
+    assert transactional == {"Brand positioning", "Claims process redesign"}
