@@ -81,6 +81,8 @@ class SendPulseForm(forms.Form):
         self.fields["contacts"].queryset = contacts
         self.fields["session"].queryset = sessions
         self.fields["session"].label_from_instance = _session_label
+        # Contact's own str() names the client: one query per box. Its name and e-mail say enough here.
+        self.fields["contacts"].label_from_instance = lambda contact: f"{contact.name} · {contact.email}"
 
     def clean_contacts(self):
         contacts = self.cleaned_data["contacts"]

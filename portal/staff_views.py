@@ -21,7 +21,7 @@ from feedback.services import feedback_record
 from portal import selectors, services
 from portal.forms import SelfAssessmentForm, SendPulseForm
 from portal.models import Invitation
-from portal.views import ROWS_PER_PAGE, _apply_errors, _base_url
+from portal.views import ROWS_PER_PAGE, _apply_errors, _base_url, _posted
 
 
 def staff_required(view):
@@ -93,15 +93,21 @@ def invitation_revoke(request, pk):
     return redirect("portal:staff_contacts", pk=invitation.contact.client_id)
 
 
+def _recent_sessions(user, engagement):
+    """The engagement's last 20 sessions, as an unsliced queryset (a form field must filter it to validate)."""
+    sessions = access.sessions_for(user).filter(engagement=engagement)
+    recent = list(sessions.order_by("-start").values_list("pk", flat=True)[:20])
+    return sessions.filter(pk__in=recent).only("id", "start", "focus").order_by("-start")
+
+
 @staff_required
 def pulses(request, pk):
     """Send a feedback pulse to the client's contacts, and see the ones sent."""
     engagement = access.get_engagement_for(request.user, pk)
     form = SendPulseForm(
-        request.POST or None,
+        _posted(request),
         contacts=access.contacts_for(request.user).filter(client_id=engagement.client_id, active=True).order_by("name"),
-        sessions=access.sessions_for(request.user).filter(engagement=engagement).only(
-            "id", "start", "focus").order_by("-start")[:20],
+        sessions=_recent_sessions(request.user, engagement),
         initial={"session": request.GET.get("session")},
     )
     if request.method == "POST" and form.is_valid():
@@ -124,7 +130,7 @@ def pulses(request, pk):
 def self_assessment(request, pk):
     """The consultant answers the pulse questions about the relationship, as they see it."""
     engagement = access.get_engagement_for(request.user, pk)
-    form = SelfAssessmentForm(request.POST or None)
+    form = SelfAssessmentForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             feedback_record(engagement=engagement, side=Side.CONSULTANT, respondent_user=request.user,

@@ -57,6 +57,11 @@ def client_required(view):
     return wrapper
 
 
+def _posted(request):
+    """The submitted data on POST (even an empty form: an unticked checkbox sends nothing), else None."""
+    return request.POST if request.method == "POST" else None
+
+
 def _base_url(request) -> str:
     return request.build_absolute_uri("/")
 
@@ -203,6 +208,9 @@ def milestone_request_changes(request, pk):
                                                       comment=form.cleaned_data["comment"],
                                                       base_url=_base_url(request))
         except ValidationError as error:
+            if not hasattr(error, "error_dict"):  # e.g. no longer awaiting approval: the form is gone
+                messages.error(request, " ".join(error.messages))
+                return redirect("portal:milestone", pk=pk)
             _apply_errors(form, error, {"text": "comment"})
         else:
             messages.success(request, _("Your request for changes was sent to the team."))
@@ -222,6 +230,9 @@ def milestone_complete(request, pk):
             services.portal_milestone_complete(milestone=milestone, user=request.user, note=form.cleaned_data["note"],
                                                base_url=_base_url(request))
         except ValidationError as error:
+            if not hasattr(error, "error_dict"):  # not the note's fault: say why on the milestone page
+                messages.error(request, " ".join(error.messages))
+                return redirect("portal:milestone", pk=pk)
             _apply_errors(form, error, {"text": "note"})
         else:
             messages.success(request, _("Marked as done. Thank you!"))
@@ -237,7 +248,7 @@ def propose(request, pk):
     engagement = access.get_engagement_for(request.user, pk)
     if engagement.status == engagement.Status.CLOSED:
         raise Http404
-    form = ProposeForm(request.POST or None)
+    form = ProposeForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             milestone = services.portal_milestone_propose(engagement=engagement, user=request.user,
@@ -257,7 +268,7 @@ def _answer_pulse(request, pulse: PulseRequest, *, template_context: dict):
     problem = _pulse_problem(pulse)
     if problem:
         return render(request, "portal/link_problem.html", {"message": problem}, status=410)
-    form = PulseForm(request.POST or None)
+    form = PulseForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             pulse_answer(pulse=pulse, **form.cleaned_data)
@@ -315,7 +326,7 @@ def invitation_accept(request, uidb64, token):
     from accounts.models import User
 
     would_be = contact.user or User(email=contact.email, full_name=contact.name)
-    form = SetPasswordForm(request.POST or None, user=would_be)
+    form = SetPasswordForm(_posted(request), user=would_be)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.invitation_accept(invitation=invitation, password=form.cleaned_data["password1"])
@@ -340,7 +351,7 @@ def notification_settings(request):
         raise Http404
     current = NotificationPreference.objects.filter(user=request.user).values_list("email_enabled", flat=True).first()
     enabled = True if current is None else current
-    form = NotificationForm(request.POST or None, initial={"email_enabled": enabled})
+    form = NotificationForm(_posted(request), initial={"email_enabled": enabled})
     if request.method == "POST" and form.is_valid():
         services.notification_preference_set(user=request.user, email_enabled=form.cleaned_data["email_enabled"])
         messages.success(request, _("Your notification settings were saved."))
