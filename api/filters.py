@@ -6,6 +6,7 @@ instead of an error that would tell the two apart. Date ranges are inclusive and
 named ``<field>_after`` / ``<field>_before``.
 """
 
+import django_filters
 from django import forms
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -16,16 +17,22 @@ from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, Sessi
 from feedback.models import FeedbackResponse, PulseRequest
 from health.models import Flag, HealthSnapshot
 
+# Ids are positive 64-bit integers; bigger numbers would overflow the database's integer type.
+MAX_ID = 2**63 - 1
 
-@extend_schema_field(OpenApiTypes.INT)
+
+class IdField(forms.IntegerField):
+    def __init__(self, **kwargs):
+        super().__init__(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(filters.NumberFilter):
-    field_class = forms.IntegerField
+    field_class = IdField
 
 
 class StrictBooleanField(forms.NullBooleanField):
     """``true`` / ``false`` (or 1 / 0); anything else is a 400, not silently "no filter"."""
-
-    widget = forms.TextInput  # NullBooleanSelect would turn an unknown value into None before we see it
 
     def to_python(self, value):
         if value in (None, ""):
@@ -41,17 +48,39 @@ class StrictBooleanField(forms.NullBooleanField):
 
 
 @extend_schema_field(OpenApiTypes.BOOL)
-class BooleanFilter(filters.BooleanFilter):
+class BooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
+    def __init__(self, *args, **kwargs):
+        # A plain text widget hands us the raw value; the select widgets map unknown values to None.
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
 
-class ClientFilter(filters.FilterSet):
+
+class StrictFilterSet(filters.FilterSet):
+    """A filter given with an empty value (``?status=``) is a 400, like any other invalid value,
+    rather than quietly ignored."""
+
+    def is_valid(self):
+        valid = super().is_valid()
+        for name, field in self.form.fields.items():
+            widget = field.widget
+            parameters = [widget.suffixed(name, suffix) for suffix in widget.suffixes] \
+                if hasattr(widget, "suffixes") else [name]
+            if any("" in self.data.getlist(parameter) for parameter in parameters):
+                self.form.add_error(name, forms.ValidationError("Give a value, or leave the filter out.",
+                                                                code="blank"))
+                valid = False
+        return valid
+
+
+class ClientFilter(StrictFilterSet):
     class Meta:
         model = Client
         fields = ["status"]
 
 
-class ContactFilter(filters.FilterSet):
+class ContactFilter(StrictFilterSet):
     client = IdFilter(field_name="client_id")
     is_sponsor = BooleanFilter()
     active = BooleanFilter()
@@ -61,7 +90,7 @@ class ContactFilter(filters.FilterSet):
         fields = ["client", "is_sponsor", "active"]
 
 
-class EngagementFilter(filters.FilterSet):
+class EngagementFilter(StrictFilterSet):
     client = IdFilter(field_name="client_id")
     start = filters.DateFromToRangeFilter()
 
@@ -70,7 +99,7 @@ class EngagementFilter(filters.FilterSet):
         fields = ["client", "status", "start"]
 
 
-class SessionFilter(filters.FilterSet):
+class SessionFilter(StrictFilterSet):
     engagement = IdFilter(field_name="engagement_id")
     client = IdFilter(field_name="engagement__client_id")
     start = filters.DateFromToRangeFilter()
@@ -80,7 +109,7 @@ class SessionFilter(filters.FilterSet):
         fields = ["engagement", "client", "focus", "channel", "start"]
 
 
-class MilestoneFilter(filters.FilterSet):
+class MilestoneFilter(StrictFilterSet):
     engagement = IdFilter(field_name="engagement_id")
     client = IdFilter(field_name="engagement__client_id")
     due_date = filters.DateFromToRangeFilter()
@@ -90,7 +119,7 @@ class MilestoneFilter(filters.FilterSet):
         fields = ["engagement", "client", "status", "phase", "due_date"]
 
 
-class KPIFilter(filters.FilterSet):
+class KPIFilter(StrictFilterSet):
     engagement = IdFilter(field_name="engagement_id")
     client = IdFilter(field_name="engagement__client_id")
 
@@ -99,7 +128,7 @@ class KPIFilter(filters.FilterSet):
         fields = ["engagement", "client"]
 
 
-class KPIMeasurementFilter(filters.FilterSet):
+class KPIMeasurementFilter(StrictFilterSet):
     kpi = IdFilter(field_name="kpi_id")
     engagement = IdFilter(field_name="kpi__engagement_id")
     date = filters.DateFromToRangeFilter()
@@ -109,7 +138,7 @@ class KPIMeasurementFilter(filters.FilterSet):
         fields = ["kpi", "engagement", "date"]
 
 
-class FeedbackResponseFilter(filters.FilterSet):
+class FeedbackResponseFilter(StrictFilterSet):
     engagement = IdFilter(field_name="engagement_id")
     client = IdFilter(field_name="engagement__client_id")
     submitted_at = filters.DateFromToRangeFilter()
@@ -119,7 +148,7 @@ class FeedbackResponseFilter(filters.FilterSet):
         fields = ["engagement", "client", "side", "submitted_at"]
 
 
-class PulseFilter(filters.FilterSet):
+class PulseFilter(StrictFilterSet):
     engagement = IdFilter(field_name="engagement_id")
     pending = BooleanFilter(field_name="answered_at", lookup_expr="isnull", label="Only pulses not answered yet.")
 
@@ -128,7 +157,7 @@ class PulseFilter(filters.FilterSet):
         fields = ["engagement", "pending"]
 
 
-class HealthSnapshotFilter(filters.FilterSet):
+class HealthSnapshotFilter(StrictFilterSet):
     engagement = IdFilter(field_name="engagement_id")
     client = IdFilter(field_name="engagement__client_id")
     date = filters.DateFromToRangeFilter()
@@ -138,7 +167,7 @@ class HealthSnapshotFilter(filters.FilterSet):
         fields = ["engagement", "client", "mode", "state", "date"]
 
 
-class FlagFilter(filters.FilterSet):
+class FlagFilter(StrictFilterSet):
     engagement = IdFilter(field_name="engagement_id")
     client = IdFilter(field_name="engagement__client_id")
     raised_at = filters.DateFromToRangeFilter(field_name="raised_on")

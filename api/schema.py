@@ -45,7 +45,7 @@ class DecimalStringFieldExtension(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema, direction):
         field = self.target
         whole_digits = field.max_digits - field.decimal_places
-        return {"type": "string", "format": "decimal", "example": "12.50",
+        return {"type": "string", "format": "decimal",
                 "pattern": rf"^-?\d{{1,{whole_digits}}}(?:\.\d{{1,{field.decimal_places}}})?$"}
 
 

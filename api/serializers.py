@@ -169,7 +169,7 @@ class SessionSerializer(RoleAwareSerializer):
         help_text=_("Consultant attendees; defaults to the person logging the session."))
     client_attendees = ScopedPrimaryKeyRelatedField(access.contacts_for, many=True, required=False)
     kpis_discussed = ScopedPrimaryKeyRelatedField(access.kpis_for, many=True, required=False)
-    version = StrictIntegerField(required=False, min_value=1, help_text=VERSION_HELP)
+    version = StrictIntegerField(required=False, min_value=1, max_value=2**31 - 1, help_text=VERSION_HELP)
 
     class Meta:
         model = Session
@@ -194,7 +194,7 @@ class MilestoneSerializer(RoleAwareSerializer):
     consultant_owner = ScopedPrimaryKeyRelatedField(
         firm_staff_for, required=False, allow_null=True, help_text=_("Defaults to the person creating it."))
     client_owner = ScopedPrimaryKeyRelatedField(access.contacts_for, required=False, allow_null=True)
-    version = StrictIntegerField(required=False, min_value=1, help_text=VERSION_HELP)
+    version = StrictIntegerField(required=False, min_value=1, max_value=2**31 - 1, help_text=VERSION_HELP)
 
     class Meta:
         model = Milestone

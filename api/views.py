@@ -108,7 +108,11 @@ class TokenObtainView(GenericAPIView):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        user = authenticate(request, username=data["email"], password=data["password"])
+        # The Django request, not DRF's wrapper: the lockout (django-axes) marks it, and its
+        # middleware turns the mark into a 429 on the way out.
+        user = authenticate(request._request, username=data["email"], password=data["password"])
+        if getattr(request._request, "axes_locked_out", False):
+            raise exceptions.Throttled(detail=_("Too many failed sign-ins. Try again in 15 minutes."))
         if user is None or access.role_of(user) is None:
             raise exceptions.AuthenticationFailed(_("Unable to sign in with this e-mail address and password."))
         token, key = ApiToken.objects.issue(user=user, name=data.get("name", ""))

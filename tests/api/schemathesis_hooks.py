@@ -1,0 +1,108 @@
+"""Schemathesis hooks: teach the generator the rules of Rapport that an OpenAPI schema cannot say.
+
+A schema says "engagement is an integer"; only the database knows which integers name an
+engagement the caller may use, that a client's name is unique, or that an engagement cannot end
+before it starts. Without help, nearly every *valid-looking* request the generator makes is
+rightly refused with 400, and the ``positive_data_acceptance`` check (one of the defaults) calls
+that a failure. So, for the cases Schemathesis means to be valid (positive mode) and only there,
+these hooks swap ids for ones of the seeded data (passed in ``RAPPORT_SEED``, JSON) and bend
+values that break a domain rule into ones that keep it, always keeping each value valid against
+the schema. Negative cases are left untouched, so every check still sees the invalid data it made.
+
+They also keep the run from sawing off the branch it sits on: a generated id that happens to
+name a seeded object is moved off it for deletes and deactivations, and the run's own token is
+never revoked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import os
+
+import schemathesis
+
+SEED = json.loads(os.environ.get("RAPPORT_SEED", "{}"))
+_counter = itertools.count(1)
+
+# Body keys that reference another object, and which seeded object to use for each.
+REFERENCES = {
+    "engagement": "engagement", "client": "client", "kpi": "kpi", "session": "session",
+    "contact": "contact", "respondent_contact": "contact", "client_owner": "contact",
+    "lead": "staff", "account_lead": "staff", "consultant_owner": "staff", "respondent_user": "staff",
+    "owner": "staff",
+}
+LIST_REFERENCES = {"team": "staff", "consultants": "staff", "client_attendees": "contact", "kpis_discussed": "kpi"}
+# Where a string must be unique, and the field's maxLength.
+UNIQUE_STRINGS = {("/api/v1/clients/", "name"): 200, ("/api/v1/clients/{id}/", "name"): 200,
+                  ("/api/v1/kpis/", "name"): 120, ("/api/v1/kpis/{id}/", "name"): 120}
+UNIQUE_EMAILS = {"/api/v1/contacts/", "/api/v1/contacts/{id}/"}
+# Objects the other cases rely on: never delete or deactivate them mid-run.
+PROTECTED_OPERATIONS = {("DELETE", path) for path in (
+    "/api/v1/clients/{id}/", "/api/v1/contacts/{id}/", "/api/v1/engagements/{id}/", "/api/v1/sessions/{id}/",
+    "/api/v1/kpis/{id}/", "/api/v1/milestones/{id}/")} | {("POST", "/api/v1/contacts/{id}/deactivate/")}
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _date(value):
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _keep_seed(case) -> None:
+    params = case.path_parameters or {}
+    key = (case.method.upper(), case.operation.path)
+    if key in PROTECTED_OPERATIONS and str(params.get("id")) in {str(pk) for pk in SEED.get("protected", [])}:
+        params["id"] = 10**9
+    if key == ("DELETE", "/api/v1/auth/tokens/{id}/") and str(params.get("id")) == str(SEED.get("token")):
+        params["id"] = 10**9
+
+
+def _follow_rules(path: str, method: str, body: dict) -> None:
+    for key, seeded in REFERENCES.items():
+        if _is_int(body.get(key)):
+            body[key] = SEED[seeded]
+    for key, seeded in LIST_REFERENCES.items():
+        if isinstance(body.get(key), list) and all(_is_int(item) for item in body[key]):
+            body[key] = [SEED[seeded]] if body[key] else []
+
+    for (unique_path, key), max_length in UNIQUE_STRINGS.items():
+        if path == unique_path and isinstance(body.get(key), str) and body[key].strip():
+            suffix = f" #{next(_counter)}"
+            body[key] = body[key][: max_length - len(suffix)] + suffix
+    if path in UNIQUE_EMAILS and isinstance(body.get("email"), str):
+        body["email"] = f"generated{next(_counter)}@client.example"
+
+    engagement_start = dt.date.fromisoformat(SEED["engagement_start"])
+    if path.startswith("/api/v1/engagements/"):
+        if body.get("status") == "closed":  # closing is its own action, with a retrospective
+            body["status"] = "active"
+        start, end = _date(body.get("start")), _date(body.get("end"))
+        if end and start and end < start:
+            body["start"], body["end"] = body["end"], body["start"]
+        elif end and not start and method == "PATCH":
+            body["end"] = None
+        if path.endswith("/close/") and end and end < engagement_start:
+            body["end"] = SEED["engagement_start"]
+    if path.startswith("/api/v1/milestones") and (due := _date(body.get("due_date"))) and due < engagement_start:
+        body["due_date"] = SEED["engagement_start"]
+    if path == "/api/v1/feedback-responses/" and body.get("side", "client") == "client":
+        body["respondent_contact"] = SEED["contact"]
+    until = _date(body.get("snoozed_until"))
+    if path == "/api/v1/flags/{id}/snooze/" and until and until <= dt.date.today():
+        body["snoozed_until"] = "2999-12-31"
+
+
+@schemathesis.hook
+def map_case(context, case):
+    _keep_seed(case)
+    meta = case.meta
+    if meta is not None and meta.generation.mode.is_positive and isinstance(case.body, dict):
+        _follow_rules(case.operation.path, case.method.upper(), case.body)
+    return case
