@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "feedback",
     "health",
     "portal",
+    "dashboard",
     "api",
 ]
 
@@ -210,6 +211,8 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Rapport <rapport@localhost>")
+# Where e-mails point to: the address people use to reach this deployment, without a trailing slash.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Celery -----------------------------------------------------------------------------------
 
@@ -400,6 +403,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=env_int("HEALTH_NIGHTLY_HOUR", 2, minimum=0), minute=15),
         # A run that has not started by the next morning is pointless; the next night's replaces it.
         "options": {"expires": 12 * 60 * 60},
+    },
+    # Managers' weekly digest (new flags, biggest score drops, relationships gone quiet): Monday morning.
+    "dashboard-weekly-digest": {
+        "task": "dashboard.tasks.send_weekly_digests",
+        "schedule": crontab(day_of_week="mon", hour=7, minute=0),
+        "options": {"expires": 6 * 60 * 60},
     },
     # A pulse to each active engagement's sponsor who had none in 30 days; daily, so monthly per engagement.
     "portal-monthly-pulses": {

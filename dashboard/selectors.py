@@ -1,0 +1,425 @@
+"""Reads of the manager dashboard: the portfolio, the relationship map, trends and the flag queue.
+
+Everything reads stored ``HealthSnapshot`` rows (never recomputes a score) with a fixed number
+of queries whatever the portfolio size: the portfolio is one annotated query (each engagement
+joined to its latest snapshot and to the snapshots 30 and 90 days before it), sorted, filtered
+and paginated in SQL; the map, trails and trends read a handful of chosen dates with
+``date__in``. Callers pass the user; scoping goes through ``accounts.access``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DateField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from accounts import access
+from accounts.models import User
+from clients.models import Client
+from engagements.models import Engagement, Session
+from health.conf import health_config
+from health.models import Flag, HealthSnapshot
+
+# Rows per page of the portfolio table and of the flag queue.
+PORTFOLIO_PAGE_SIZE = 50
+FLAG_PAGE_SIZE = 20
+# The map cannot usefully draw thousands of trails: it shows the most at-risk of the filtered set.
+MAP_LIMIT = 200
+# Score bins of the distribution chart (lower bound inclusive, upper exclusive except 100).
+SCORE_BINS = ((0, 20), (20, 40), (40, 60), (60, 80), (80, 101))
+
+SEVERITY_RANK = Case(
+    When(severity=Flag.Severity.HIGH, then=Value(0)),
+    When(severity=Flag.Severity.MEDIUM, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
+def live_engagement_statuses() -> list[str]:
+    """Statuses the dashboard shows: the ones the health engine scores (active, paused, closing)."""
+    return list(health_config().scored_statuses)
+
+
+@dataclass
+class PortfolioFilters:
+    """What the manager narrowed the portfolio to; empty values mean "any"."""
+
+    lead: int | None = None
+    client: int | None = None
+    status: str = ""
+    mode: str = ""
+    state: str = ""
+    flag_kind: str = ""
+    score_min: float | None = None
+    score_max: float | None = None
+
+
+# Sort keys of the portfolio table → the expressions they order by (ties broken by client, title).
+SORTS = {
+    "client": ("client__name", "title"),
+    "engagement": ("title", "client__name"),
+    "lead": ("lead__full_name", "client__name"),
+    "score": ("score",),
+    "change_30": ("change_30",),
+    "change_90": ("change_90",),
+    "mode": ("mode",),
+    "state": ("state",),
+    "status": ("status",),
+    "days": ("days_since_session",),
+    "flags": ("live_flags",),
+}
+DEFAULT_SORT = "score"
+
+
+def _order(sort: str) -> list:
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    if key not in SORTS:
+        key, descending = DEFAULT_SORT, False
+    fields = []
+    for name in SORTS[key]:
+        expression = F(name)
+        # Engagements without a score yet go last whichever way the column is sorted.
+        fields.append(expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True))
+    return [*fields, "client__name", "title", "pk"]
+
+
+def normalise_sort(sort: str | None) -> str:
+    """A sort key the table knows, e.g. "score" or "-change_30"; anything else is the default."""
+    sort = sort or DEFAULT_SORT
+    return sort if sort.lstrip("-") in SORTS else DEFAULT_SORT
+
+
+def _latest_snapshot_date() -> Subquery:
+    return Subquery(HealthSnapshot.objects.filter(engagement_id=OuterRef("pk")).order_by("-date")
+                    .values("date")[:1], output_field=DateField())
+
+
+def _days_before(days: int) -> ExpressionWrapper:
+    return ExpressionWrapper(F("latest_on") - dt.timedelta(days=days), output_field=DateField())
+
+
+def portfolio(*, user: User, filters: PortfolioFilters | None = None, sort: str = DEFAULT_SORT) -> QuerySet[Engagement]:
+    """Live engagements the user may see, each with its latest snapshot's figures and their change.
+
+    One query. ``score``, ``mode``, ``state``, ``depth``, ``balance``, ``days_since_session`` come
+    from the latest snapshot (dated ``latest_on``); ``change_30`` / ``change_90`` compare its
+    score with the snapshots 30 and 90 days earlier; ``live_flags`` counts flags still live.
+    """
+    filters = filters or PortfolioFilters()
+    live = Flag.objects.filter(engagement_id=OuterRef("pk"), status__in=Flag.LIVE_STATUSES)
+    qs = (
+        access.health_visible_engagements_for(user)
+        .filter(status__in=live_engagement_statuses())
+        .select_related("client", "lead")
+        .annotate(latest_on=_latest_snapshot_date())
+        .annotate(
+            latest=FilteredRelation("health_snapshots", condition=Q(health_snapshots__date=F("latest_on"))),
+            past_30=FilteredRelation("health_snapshots", condition=Q(health_snapshots__date=_days_before(30))),
+            past_90=FilteredRelation("health_snapshots", condition=Q(health_snapshots__date=_days_before(90))),
+        )
+        .annotate(
+            score=F("latest__score"),
+            mode=F("latest__mode"),
+            state=F("latest__state"),
+            depth=F("latest__depth"),
+            balance=F("latest__balance"),
+            days_since_session=F("latest__days_since_last_session"),
+            score_30=F("past_30__score"),
+            score_90=F("past_90__score"),
+            change_30=F("latest__score") - F("past_30__score"),
+            change_90=F("latest__score") - F("past_90__score"),
+            live_flags=Coalesce(Subquery(live.order_by().values("engagement_id").annotate(n=Count("id"))
+                                         .values("n")[:1], output_field=IntegerField()), 0),
+        )
+    )
+    if filters.lead:
+        qs = qs.filter(lead_id=filters.lead)
+    if filters.client:
+        qs = qs.filter(client_id=filters.client)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.mode:
+        qs = qs.filter(latest__mode=filters.mode)
+    if filters.state:
+        qs = qs.filter(latest__state=filters.state)
+    if filters.flag_kind:
+        qs = qs.filter(Exists(live.filter(kind=filters.flag_kind)))
+    if filters.score_min is not None:
+        qs = qs.filter(latest__score__gte=filters.score_min)
+    if filters.score_max is not None:
+        qs = qs.filter(latest__score__lte=filters.score_max)
+    return qs.order_by(*_order(sort))
+
+
+@dataclass
+class PortfolioSummary:
+    engagements: int = 0
+    scored: int = 0
+    mean_score: float | None = None
+    transactional: int = 0
+    one_sided: int = 0
+    with_live_flags: int = 0
+
+
+def portfolio_summary(queryset: QuerySet[Engagement]) -> PortfolioSummary:
+    """Counts over the filtered portfolio, in one query; ``engagements`` doubles as the paginator's count."""
+    row = queryset.order_by().aggregate(
+        engagements=Count("pk"),
+        scored=Count("pk", filter=Q(score__isnull=False)),
+        mean_score=Avg("score"),
+        transactional=Count("pk", filter=Q(state="transactional")),
+        one_sided=Count("pk", filter=Q(mode__in=["expert_led", "client_led"])),
+        with_live_flags=Count("pk", filter=Q(live_flags__gt=0)),
+    )
+    return PortfolioSummary(**row)
+
+
+# --- Relationship map -------------------------------------------------------------------------
+
+def quarter_ends(today: dt.date, count: int = 4) -> list[dt.date]:
+    """The last ``count`` calendar quarter ends strictly before ``today``, oldest first."""
+    ends = []
+    year, month = today.year, today.month
+    # The quarter containing today has not ended; step back to the one before.
+    quarter_end_month = ((month - 1) // 3) * 3
+    while len(ends) < count:
+        if quarter_end_month == 0:
+            year, quarter_end_month = year - 1, 12
+        next_month_first = dt.date(year + (quarter_end_month == 12), quarter_end_month % 12 + 1, 1)
+        ends.append(next_month_first - dt.timedelta(days=1))
+        quarter_end_month -= 3
+    return sorted(ends)
+
+
+@dataclass
+class MapPoint:
+    engagement_id: int
+    label: str
+    lead: str
+    score: float | None
+    balance: float
+    depth: float
+    mode: str
+    state: str
+    trail: list[tuple[dt.date, float, float]] = field(default_factory=list)
+
+
+@dataclass
+class RelationshipMap:
+    points: list[MapPoint]
+    shown: int
+    total: int
+    trail_dates: list[dt.date]
+
+
+def relationship_map(queryset: QuerySet[Engagement], *, total: int, today: dt.date | None = None,
+                     limit: int = MAP_LIMIT) -> RelationshipMap:
+    """The filtered engagements on the balance × depth plane, most at-risk first, with quarterly trails.
+
+    Two queries: the points (capped at ``limit``, lowest scores first) and their trails at the
+    last four quarter ends (one ``date__in`` query).
+    """
+    today = today or timezone.localdate()
+    rows = list(
+        queryset.filter(latest__balance__isnull=False, latest__depth__isnull=False)
+        .order_by(F("score").asc(nulls_last=True), "client__name", "title", "pk")
+        .values("pk", "title", "client__name", "lead__full_name", "score", "balance", "depth", "mode", "state")[:limit]
+    )
+    dates = quarter_ends(today)
+    points = {
+        row["pk"]: MapPoint(engagement_id=row["pk"], label=f'{row["client__name"]} — {row["title"]}',
+                            lead=row["lead__full_name"], score=row["score"], balance=row["balance"],
+                            depth=row["depth"], mode=row["mode"], state=row["state"])
+        for row in rows
+    }
+    if points:
+        for engagement_id, date, balance, depth in (
+            HealthSnapshot.objects.filter(engagement_id__in=list(points), date__in=dates,
+                                          balance__isnull=False, depth__isnull=False)
+            .order_by("engagement_id", "date").values_list("engagement_id", "date", "balance", "depth")
+        ):
+            points[engagement_id].trail.append((date, balance, depth))
+    return RelationshipMap(points=list(points.values()), shown=len(points), total=total, trail_dates=dates)
+
+
+# --- Trends -----------------------------------------------------------------------------------
+
+def month_ends(today: dt.date, count: int = 12) -> list[dt.date]:
+    """The last day of each of the ``count`` months up to today's (today itself for this month), oldest first."""
+    ends = [today]
+    first = today.replace(day=1)
+    while len(ends) < count:
+        last = first - dt.timedelta(days=1)
+        ends.append(last)
+        first = last.replace(day=1)
+    return sorted(ends)
+
+
+@dataclass
+class DistributionMonth:
+    date: dt.date
+    bins: list[int]
+    engagements: int
+    mean_score: float | None
+
+
+def score_distribution(*, user: User, today: dt.date | None = None) -> list[DistributionMonth]:
+    """How many engagements scored in each band at each month end, over the last 12 months (one query).
+
+    Reads only the 12 month-end dates (``date__in`` on the snapshot date index); this month
+    uses today's snapshots.
+    """
+    dates = month_ends(today or timezone.localdate())
+    bins = {f"bin_{i}": Count("pk", filter=Q(score__gte=low, score__lt=high))
+            for i, (low, high) in enumerate(SCORE_BINS)}
+    rows = {
+        row["date"]: row for row in
+        access.health_snapshots_for(user).filter(date__in=dates, score__isnull=False)
+        .values("date").order_by("date").annotate(engagements=Count("pk"), mean_score=Avg("score"), **bins)
+    }
+    months = []
+    for date in dates:
+        row = rows.get(date, {})
+        months.append(DistributionMonth(date=date, bins=[row.get(f"bin_{i}", 0) for i in range(len(SCORE_BINS))],
+                                        engagements=row.get("engagements", 0), mean_score=row.get("mean_score")))
+    return months
+
+
+@dataclass
+class ShareSeries:
+    """Consultative share of session minutes per month, for one person or the whole firm."""
+
+    label: str
+    user_id: int | None
+    minutes: list[int]
+    shares: list[float | None]
+
+
+@dataclass
+class ConsultativeShare:
+    months: list[dt.date]
+    overall: ShareSeries
+    members: list[ShareSeries]
+
+
+def consultative_share(*, user: User, today: dt.date | None = None) -> ConsultativeShare:
+    """Share of consultative session minutes per month over the last 12 months, overall and per team member.
+
+    Two queries: sessions grouped by month, and session attendance grouped by consultant and month.
+    """
+    today = today or timezone.localdate()
+    months = [end.replace(day=1) for end in month_ends(today)]
+    since = timezone.make_aware(dt.datetime.combine(months[0], dt.time.min))
+    consultative = Q(focus__in=Session.CONSULTATIVE_FOCUSES)
+    sessions = access.sessions_for(user).filter(start__gte=since)
+
+    def series(label, user_id, rows):
+        minutes, shares = [], []
+        for month in months:
+            total, deep = rows.get(month, (0, 0))
+            minutes.append(total)
+            shares.append(deep / total if total else None)
+        return ShareSeries(label=label, user_id=user_id, minutes=minutes, shares=shares)
+
+    overall_rows = {}
+    for row in (sessions.annotate(month=TruncMonth("start")).values("month").order_by("month")
+                .annotate(total=Sum("duration_minutes"), deep=Sum("duration_minutes", filter=consultative))):
+        overall_rows[_month_of(row["month"])] = (row["total"] or 0, row["deep"] or 0)
+
+    attendance = Session.consultants.through.objects.filter(session__in=sessions)
+    per_member: dict[tuple[int, str], dict] = {}
+    deep_attended = Q(session__focus__in=Session.CONSULTATIVE_FOCUSES)
+    for row in (attendance.annotate(month=TruncMonth("session__start"))
+                .values("user_id", "user__full_name", "month").order_by()
+                .annotate(total=Sum("session__duration_minutes"),
+                          deep=Sum("session__duration_minutes", filter=deep_attended))):
+        key = (row["user_id"], row["user__full_name"])
+        per_member.setdefault(key, {})[_month_of(row["month"])] = (row["total"] or 0, row["deep"] or 0)
+    members = sorted((series(name, pk, rows) for (pk, name), rows in per_member.items()),
+                     key=lambda s: s.label.lower())
+    return ConsultativeShare(months=months, overall=series("", None, overall_rows), members=members)
+
+
+def _month_of(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return value.replace(day=1)
+
+
+# --- Flag queue -------------------------------------------------------------------------------
+
+QUEUE_STATUSES = {
+    "attention": (Flag.Status.OPEN, Flag.Status.ACKNOWLEDGED),
+    "snoozed": (Flag.Status.SNOOZED,),
+    "live": Flag.LIVE_STATUSES,
+}
+
+
+@dataclass
+class FlagFilters:
+    status: str = "attention"
+    kind: str = ""
+    severity: str = ""
+    owner: str = ""  # "", "none" (unassigned) or a user id
+
+
+def flag_queue(*, user: User, filters: FlagFilters | None = None) -> QuerySet[Flag]:
+    """Live flags the user may see, most severe then newest first, with what the flag card shows loaded."""
+    filters = filters or FlagFilters()
+    qs = (access.flags_for(user)
+          .filter(status__in=QUEUE_STATUSES.get(filters.status, QUEUE_STATUSES["attention"]))
+          .select_related("engagement__client", "engagement__lead", "owner")
+          .annotate(severity_rank=SEVERITY_RANK)
+          .order_by("severity_rank", "-raised_on", "-id"))
+    if hasattr(Flag, "events"):
+        qs = qs.prefetch_related("events__actor")
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.severity:
+        qs = qs.filter(severity=filters.severity)
+    if filters.owner == "none":
+        qs = qs.filter(owner__isnull=True)
+    elif filters.owner:
+        qs = qs.filter(owner_id=filters.owner)
+    return qs
+
+
+def flag_owners() -> QuerySet[User]:
+    """People a flag can be given to: active consultants and managers."""
+    return (User.objects.filter(is_active=True)
+            .filter(Q(is_consultant=True) | Q(is_manager=True) | Q(is_superuser=True))
+            .order_by("full_name", "email"))
+
+
+def portfolio_leads(*, user: User) -> QuerySet[User]:
+    """Consultants leading a live engagement, for the lead filter."""
+    leading = access.health_visible_engagements_for(user).filter(status__in=live_engagement_statuses())
+    return User.objects.filter(pk__in=leading.values("lead_id")).order_by("full_name", "email")
+
+
+def portfolio_clients(*, user: User) -> QuerySet[Client]:
+    """Clients with a live engagement, for the client filter."""
+    live = access.health_visible_engagements_for(user).filter(status__in=live_engagement_statuses())
+    return Client.objects.filter(pk__in=live.values("client_id")).order_by("name")

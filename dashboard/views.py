@@ -1,0 +1,237 @@
+"""Pages of the manager dashboard. Anyone but a manager gets 404 (DESIGN §5), never 403."""
+
+from __future__ import annotations
+
+import csv
+import functools
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from accounts import access
+from dashboard import selectors
+from dashboard.forms import FlagFilterForm, PortfolioFilterForm
+from health.conf import health_config
+from health.models import Flag, Mode, State
+
+FLAG_CARD = "engagements/_flag_card.html"
+FLAG_CARD_FALLBACK = "dashboard/_flag_card.html"
+
+
+def manager_required(view):
+    """Signed-in managers only; anyone else signed in gets a 404, as if the page did not exist."""
+
+    @functools.wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not access.can_manage_flags(request.user):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def detail_url(engagement_id: int) -> str | None:
+    """The engagement page, once the engagements workspace provides it."""
+    try:
+        return reverse("engagements:detail", args=[engagement_id])
+    except NoReverseMatch:
+        return None
+
+
+def _portfolio_form(request) -> PortfolioFilterForm:
+    form = PortfolioFilterForm(request.GET or None, user=request.user)
+    if form.is_bound:
+        form.is_valid()
+    return form
+
+
+def _querystring(request, **changes) -> str:
+    query = request.GET.copy()
+    for key, value in changes.items():
+        query.pop(key, None)
+        if value not in (None, ""):
+            query[key] = value
+    encoded = query.urlencode()
+    return f"?{encoded}" if encoded else ""
+
+
+@require_GET
+@manager_required
+def home(request):
+    """Portfolio table, relationship map and the way to the trends and the flag queue."""
+    form = _portfolio_form(request)
+    sort = selectors.normalise_sort(request.GET.get("sort"))
+    rows = selectors.portfolio(user=request.user, filters=form.filters(), sort=sort)
+    summary = selectors.portfolio_summary(rows)
+    paginator = Paginator(rows, selectors.PORTFOLIO_PAGE_SIZE)
+    # The summary already counted the rows: spare the paginator a second COUNT over the portfolio.
+    paginator.__dict__["count"] = summary.engagements
+    page = paginator.get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    for row in page.object_list:
+        row.detail_url = detail_url(row.pk)
+        # The snapshot counted days up to its own date; add the days since it was taken.
+        if row.days_since_session is not None and row.latest_on:
+            row.days_since_session += (today - row.latest_on).days
+    relationship_map = selectors.relationship_map(rows, total=summary.engagements, today=today)
+    config = health_config()
+    columns = [
+        ("client", _("Client")), ("engagement", _("Engagement")), ("lead", _("Lead")), ("score", _("Score")),
+        ("change_30", _("30 days")), ("change_90", _("90 days")), ("mode", _("Mode")), ("state", _("State")),
+        ("status", _("Status")), ("days", _("Days since last session")), ("flags", _("Live flags")),
+    ]
+    current = sort.lstrip("-")
+    headers = []
+    for key, label in columns:
+        active = key == current
+        descending = sort.startswith("-")
+        next_sort = ("" if key == selectors.DEFAULT_SORT else key) if active and descending else (
+            f"-{key}" if active else key)
+        headers.append({
+            "key": key, "label": label, "active": active, "descending": descending,
+            "url": _querystring(request, sort=next_sort or None, page=None),
+            "aria_sort": ("descending" if descending else "ascending") if active else None,
+            "numeric": key in {"score", "change_30", "change_90", "days", "flags"},
+        })
+    map_data = {
+        "points": [
+            {"id": p.engagement_id, "label": p.label, "lead": p.lead, "score": p.score, "x": p.balance, "y": p.depth,
+             "mode": Mode(p.mode).label if p.mode else "", "state": State(p.state).label if p.state else "",
+             "url": detail_url(p.engagement_id),
+             "trail": [{"x": b, "y": d, "date": date_format(day, "SHORT_DATE_FORMAT")} for day, b, d in p.trail]}
+            for p in relationship_map.points
+        ],
+        "zone": {"low": config.expert_led_below, "high": config.client_led_above,
+                 "consultative": config.consultative_depth},
+        "labels": {
+            "x": _("Balance: who drives the work"), "y": _("Depth: how consultative the conversation is"),
+            "consultant_driven": _("Consultant-driven"), "client_driven": _("Client-driven"),
+            "transactional": _("Transactional"), "consultative": _("Consultative"),
+            "zone": _("Co-production zone"), "score": _("Score"), "lead": _("Lead"),
+            "trail": _("Trail over the last four quarters"), "now": _("Now"),
+        },
+    }
+    return render(request, "dashboard/home.html", {
+        "form": form,
+        "page": page,
+        "summary": summary,
+        "headers": headers,
+        "relationship_map": relationship_map,
+        "map_data": map_data,
+        "export_query": _querystring(request, page=None),
+        "page_query": _querystring(request, page=None),
+        "trail_dates": relationship_map.trail_dates,
+    })
+
+
+@require_GET
+@manager_required
+def trends(request):
+    """Score distribution and consultative share over the last 12 months (an HTMX partial or a page)."""
+    today = timezone.localdate()
+    distribution = selectors.score_distribution(user=request.user, today=today)
+    share = selectors.consultative_share(user=request.user, today=today)
+    bins = [f"{low}–{min(high, 100)}" for low, high in selectors.SCORE_BINS]
+    trends_data = {
+        "months": [date_format(m.date, "YEAR_MONTH_FORMAT") for m in distribution],
+        "bins": bins,
+        "counts": [m.bins for m in distribution],
+        "mean": [m.mean_score for m in distribution],
+        "share_months": [date_format(m, "YEAR_MONTH_FORMAT") for m in share.months],
+        "share": share.overall.shares,
+        "labels": {"engagements": _("Engagements"), "mean": _("Mean score"),
+                   "share": _("Consultative share of session minutes"), "overall": _("Whole firm")},
+    }
+    template = "dashboard/_trends.html" if request.htmx else "dashboard/trends.html"
+    return render(request, template, {
+        "distribution": distribution,
+        "share": share,
+        "bins": bins,
+        "trends_data": trends_data,
+    })
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_number(value, digits=1):
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+@require_GET
+@manager_required
+def export(request):
+    """The filtered, sorted portfolio as CSV: every row the table pages through, not only this page."""
+    form = _portfolio_form(request)
+    sort = selectors.normalise_sort(request.GET.get("sort"))
+    rows = selectors.portfolio(user=request.user, filters=form.filters(), sort=sort)
+    today = timezone.localdate()
+    writer = csv.writer(_Echo())
+    header = [_("Client"), _("Engagement"), _("Lead"), _("Status"), _("Score"), _("Change over 30 days"),
+              _("Change over 90 days"), _("Mode"), _("State"), _("Depth"), _("Balance"),
+              _("Days since last session"), _("Live flags"), _("Snapshot date")]
+
+    def lines():
+        yield writer.writerow(header)
+        for row in rows.iterator(chunk_size=2000):
+            days = row.days_since_session
+            if days is not None and row.latest_on:
+                days += (today - row.latest_on).days
+            yield writer.writerow([
+                row.client.name, row.title, str(row.lead), row.get_status_display(), _csv_number(row.score),
+                _csv_number(row.change_30), _csv_number(row.change_90), row.mode, row.state,
+                _csv_number(row.depth, 3), _csv_number(row.balance, 3), "" if days is None else days,
+                row.live_flags, row.latest_on.isoformat() if row.latest_on else "",
+            ])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="portfolio-{today.isoformat()}.csv"'
+    return response
+
+
+def flag_card_template() -> str:
+    """The engagements workspace's flag card (with its actions) when it exists; our minimal card otherwise."""
+    try:
+        get_template(FLAG_CARD)
+    except TemplateDoesNotExist:
+        return FLAG_CARD_FALLBACK
+    return FLAG_CARD
+
+
+@require_GET
+@manager_required
+def flags(request):
+    """The flag queue: live flags, most severe then newest first, each with its evidence, actions and history."""
+    owners = list(selectors.flag_owners())
+    form = FlagFilterForm(request.GET or None, owners=owners)
+    if form.is_bound:
+        form.is_valid()
+    queue = selectors.flag_queue(user=request.user, filters=form.filters())
+    page = Paginator(queue, selectors.FLAG_PAGE_SIZE).get_page(request.GET.get("page"))
+    for flag in page.object_list:
+        flag.engagement.detail_url = detail_url(flag.engagement_id)
+    counts = {row["severity"]: row["n"] for row in
+              access.flags_for(request.user).filter(status__in=selectors.QUEUE_STATUSES["attention"])
+              .values("severity").order_by().annotate(n=Count("pk"))}
+    return render(request, "dashboard/flags.html", {
+        "form": form,
+        "page": page,
+        "page_query": _querystring(request, page=None),
+        "flag_card": flag_card_template(),
+        "owners": owners,
+        "severity_counts": [(value, label, counts.get(value, 0)) for value, label in Flag.Severity.choices],
+    })
+
