@@ -103,7 +103,8 @@ def portal_home(user: User) -> dict:
     soon = timezone.localdate() + dt.timedelta(days=DUE_SOON_DAYS)
     awaiting = [m for m in milestones if m.approval_requested and m.approved_at is None]
     due_soon = [m for m in milestones if contact and m.client_owner_id == contact.pk and m.due_date
-                and m.due_date <= soon and m.status != Milestone.Status.PROPOSED]
+                and m.due_date <= soon and m.status != Milestone.Status.PROPOSED
+                and m not in awaiting]  # listed once, under the approval it waits for
     due_soon.sort(key=lambda m: m.due_date)
     pulses = list(open_pulses(user).filter(engagement_id__in=ids))
     return {"boards": boards, "awaiting": awaiting, "due_soon": due_soon, "pulses": pulses,

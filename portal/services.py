@@ -67,11 +67,15 @@ def invitation_send(*, contact: Contact, invited_by: User, base_url: str | None 
     return invitation
 
 
+def _locked(invitation: Invitation, *related: str) -> Invitation:
+    """The invitation re-read and locked; only its own row (PostgreSQL cannot lock an outer join's side)."""
+    return Invitation.objects.select_for_update(of=("self",)).select_related(*related).get(pk=invitation.pk)
+
+
 def invitation_resend(*, invitation: Invitation, base_url: str | None = None) -> Invitation:
     """Send a fresh link (valid another week); the link sent before stops working."""
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update(of=("self",)).select_related("contact__client", "invited_by").get(
-            pk=invitation.pk)
+        invitation = _locked(invitation, "contact__client", "invited_by")
         if invitation.accepted_at or invitation.revoked_at:
             raise ValidationError(_("This invitation is closed; send a new one."))
         if not invitation.contact.active:
@@ -89,7 +93,7 @@ def invitation_resend(*, invitation: Invitation, base_url: str | None = None) ->
 def invitation_revoke(*, invitation: Invitation) -> Invitation:
     """Withdraw an invitation; if it was accepted, the contact's portal access ends too."""
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update(of=("self",)).select_related("contact__user").get(pk=invitation.pk)
+        invitation = _locked(invitation, "contact__user")
         if invitation.revoked_at is not None:
             return invitation
         invitation.revoked_at = timezone.now()
@@ -104,7 +108,7 @@ def invitation_revoke(*, invitation: Invitation) -> Invitation:
 def invitation_accept(*, invitation: Invitation, password: str) -> User:
     """The contact follows the link and sets a password: their portal user is created (or reopened)."""
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update(of=("self",)).select_related("contact__user").get(pk=invitation.pk)
+        invitation = _locked(invitation, "contact__user")
         state = invitation.state
         if state != Invitation.State.PENDING:
             raise ValidationError(str(LINK_PROBLEMS[state]))
