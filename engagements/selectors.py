@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Max, Q, QuerySet
+import datetime as dt
+
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from accounts import access
 from accounts.models import Role, User
-from engagements.models import Engagement, Milestone
+from clients.models import Contact
+from engagements.models import Engagement, KPIMeasurement, Milestone, MilestoneComment, Session
+from health.models import Flag, FlagEvent
+from health.scoring import explain
+from health.selectors import latest_snapshots, score_trend
 
 
 def engagement_list(*, user: User, include_closed: bool = False) -> QuerySet[Engagement]:
@@ -25,3 +45,197 @@ def engagement_list(*, user: User, include_closed: bool = False) -> QuerySet[Eng
         last_session_at=Max("sessions__start", filter=session_filter),
         open_milestones=Count("milestones", filter=milestone_filter, distinct=True),
     ).order_by("client__name", "title")
+
+
+# --- The consultant workspace ---------------------------------------------------------------------
+
+# Home page sort keys: the URL's ?sort= value -> how to order (missing values always last).
+HOME_SORTS = ("client", "status", "health", "last_session", "flags")
+TREND_STEP = 2.0  # points: a smaller move of the score over a month shows as flat
+TREND_DAYS = 30
+
+
+def _trend(current: float | None, previous: float | None) -> str:
+    if current is None or previous is None:
+        return ""
+    if current - previous >= TREND_STEP:
+        return "up"
+    if previous - current >= TREND_STEP:
+        return "down"
+    return "flat"
+
+
+def workspace_engagements(*, user: User, sort: str = "client", include_closed: bool = False) -> list[Engagement]:
+    """The engagements on a consultant's (or manager's) workspace home, each carrying its latest health
+    snapshot, its score trend over a month, days since the last session and live flags: four queries."""
+    last_session = Session.objects.filter(engagement=OuterRef("pk")).order_by("-start").values("start")[:1]
+    live_flags = (Flag.objects.filter(engagement=OuterRef("pk"), status__in=Flag.LIVE_STATUSES).order_by()
+                  .values("engagement").annotate(n=Count("id")).values("n"))
+    qs = access.health_visible_engagements_for(user).select_related("client", "lead")
+    if not include_closed:
+        qs = qs.exclude(status=Engagement.Status.CLOSED)
+    engagements = list(qs.annotate(last_session_at=Subquery(last_session),
+                                   open_flags=Coalesce(Subquery(live_flags), 0)))
+    ids = [engagement.pk for engagement in engagements]
+    latest = latest_snapshots(engagement_ids=ids)
+    today = timezone.localdate()
+    month_ago = today - dt.timedelta(days=TREND_DAYS)
+    earlier = score_trend(engagement_ids=ids, since=month_ago - dt.timedelta(days=14), until=month_ago)
+    for engagement in engagements:
+        engagement.health = latest.get(engagement.pk)
+        score = engagement.health.score if engagement.health else None
+        previous = [value for _date, value in earlier.get(engagement.pk, []) if value is not None]
+        engagement.previous_score = previous[-1] if previous else None
+        engagement.health_trend = _trend(score, engagement.previous_score)
+        engagement.days_since_last_session = (
+            (today - timezone.localtime(engagement.last_session_at).date()).days
+            if engagement.last_session_at else None)
+    return sort_engagements(engagements, sort)
+
+
+def sort_engagements(engagements: list[Engagement], sort: str) -> list[Engagement]:
+    """Order the home page rows by one of HOME_SORTS ("-health" reverses); empty values go last."""
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    status_order = {value: index for index, value in enumerate(Engagement.Status.values)}
+    keys = {
+        "client": lambda e: (e.client.name.lower(), e.title.lower()),
+        "status": lambda e: status_order.get(e.status, 99),
+        "health": lambda e: e.health.score if e.health and e.health.score is not None else None,
+        "last_session": lambda e: e.days_since_last_session,
+        "flags": lambda e: e.open_flags,
+    }
+    key = keys.get(name, keys["client"])
+    present = [e for e in engagements if key(e) is not None]
+    missing = [e for e in engagements if key(e) is None]
+    present.sort(key=lambda e: (key(e), e.client.name.lower(), e.title.lower()), reverse=descending)
+    return present + missing
+
+
+def workspace_engagement(*, user: User, pk) -> Engagement:
+    """One engagement for its workspace page (client, lead, team, active contacts loaded), or 404.
+
+    Clients never reach it: the workspace shows health and flags, which are firm-only."""
+    contacts = Contact.objects.filter(active=True).order_by("-is_sponsor", "name")
+    qs = (access.health_visible_engagements_for(user).select_related("client", "lead")
+          .prefetch_related("team", Prefetch("client__contacts", queryset=contacts, to_attr="active_contacts")))
+    engagement = access.get_for(qs, pk)
+    engagement.sponsor = next((c for c in engagement.client.active_contacts if c.is_sponsor), None)
+    return engagement
+
+
+def session_timeline(*, user: User, engagement: Engagement, focus: str = "") -> QuerySet[Session]:
+    """The engagement's sessions, newest first, with attendees loaded (paginate it)."""
+    qs = (access.sessions_for(user).filter(engagement=engagement).select_related("logged_by")
+          .prefetch_related("client_attendees", "consultants").order_by("-start", "-id"))
+    if focus:
+        qs = qs.filter(focus=focus)
+    return qs
+
+
+def last_session_by(*, user: User, engagement: Engagement) -> Session | None:
+    """The user's latest session on an engagement (the log form's defaults), with its attendees."""
+    return (access.sessions_for(user).filter(engagement=engagement, logged_by=user)
+            .prefetch_related("client_attendees").order_by("-start", "-id").first())
+
+
+BOARD_STATUSES = (Milestone.Status.PROPOSED, Milestone.Status.AGREED, Milestone.Status.IN_PROGRESS,
+                  Milestone.Status.BLOCKED, Milestone.Status.DONE, Milestone.Status.DROPPED)
+# Always shown, even when empty, so a card always has somewhere to go; the others only when used.
+BOARD_ALWAYS = (Milestone.Status.PROPOSED, Milestone.Status.AGREED, Milestone.Status.IN_PROGRESS,
+                Milestone.Status.DONE)
+FOLD_AFTER = 3  # done / dropped cards shown before "n more"
+
+
+def engagement_milestones(*, user: User, engagement: Engagement) -> QuerySet[Milestone]:
+    """The engagement's milestones in board order, with owners, approver and comments loaded."""
+    comments = MilestoneComment.objects.select_related("author").order_by("created_at", "id")
+    return (access.milestones_for(user).filter(engagement=engagement)
+            .select_related("consultant_owner", "client_owner", "approved_by", "engagement")
+            .prefetch_related(Prefetch("comments", queryset=comments))
+            .order_by("position", "due_date", "id"))
+
+
+def milestone_board(milestones) -> list[dict]:
+    """Milestones grouped by phase, then by status column, in their position order."""
+    today = timezone.localdate()
+    board = []
+    for phase, phase_label in Milestone.Phase.choices:
+        columns = []
+        for status in BOARD_STATUSES:
+            cards = [m for m in milestones if m.phase == phase and m.status == status]
+            for m in cards:
+                m.is_late = bool(m.is_open and m.due_date and m.due_date < today)
+            if cards or status in BOARD_ALWAYS:
+                # Finished work folds away past a few cards, the most recently finished shown first.
+                finished = status in (Milestone.Status.DONE, Milestone.Status.DROPPED)
+                if finished:
+                    cards.sort(key=lambda m: (m.completed_at or m.updated_at), reverse=True)
+                fold = finished and len(cards) > FOLD_AFTER
+                columns.append({"status": status, "label": Milestone.Status(status).label, "milestones": cards,
+                                "shown": cards[:FOLD_AFTER] if fold else cards,
+                                "folded": cards[FOLD_AFTER:] if fold else []})
+        board.append({"phase": phase, "label": phase_label, "columns": columns,
+                      "count": sum(len(c["milestones"]) for c in columns)})
+    return board
+
+
+def engagement_kpis(*, user: User, engagement: Engagement, months: int = 12) -> list:
+    """The engagement's KPIs with their values of the last ``months`` months, oldest first (two queries)."""
+    since = timezone.localdate() - dt.timedelta(days=31 * months)
+    values = KPIMeasurement.objects.filter(date__gte=since).order_by("date")
+    kpis = list(access.kpis_for(user).filter(engagement=engagement)
+                .prefetch_related(Prefetch("measurements", queryset=values, to_attr="recent")))
+    for kpi in kpis:
+        kpi.latest = kpi.recent[-1] if kpi.recent else None
+        kpi.json_id = f"kpi-data-{kpi.pk}"
+        kpi.chart = {"labels": [m.date.isoformat() for m in kpi.recent],
+                     "values": [float(m.value) for m in kpi.recent],
+                     "target": float(kpi.target) if kpi.target is not None else None}
+    return kpis
+
+
+def _months_back(day: dt.date, months: int) -> dt.date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return dt.date(year, month + 1, 1)
+
+
+def health_history(*, user: User, engagement: Engagement, months: int = 12) -> dict:
+    """Monthly points (the last snapshot of each month) of the score and the consultative share over
+    the last ``months`` months, read from stored snapshots in one query."""
+    since = _months_back(timezone.localdate(), months - 1)
+    rows = (access.health_snapshots_for(user).filter(engagement=engagement, date__gte=since)
+            .order_by("date").values_list("date", "score", "depth"))
+    by_month: dict[tuple[int, int], tuple] = {}
+    for date, score, depth in rows:
+        by_month[(date.year, date.month)] = (date, score, depth)
+    points = sorted(by_month.values())
+    return {
+        "labels": [date.isoformat() for date, _score, _depth in points],
+        "score": [score for _date, score, _depth in points],
+        "depth": [None if depth is None else round(depth * 100, 1) for _date, _score, depth in points],
+    }
+
+
+def engagement_health(*, user: User, engagement: Engagement):
+    """The latest stored snapshot of an engagement (or None), with its components explained."""
+    # ``engagement`` comes from workspace_engagement, already checked against health visibility.
+    snapshot = latest_snapshots(engagement_ids=[engagement.pk]).get(engagement.pk)
+    if snapshot is not None:
+        snapshot.lines = explain(snapshot.components or {})
+    return snapshot
+
+
+def engagement_flags(*, user: User, engagement: Engagement) -> list:
+    """Live flags of the engagement, most severe first, with owner and history loaded."""
+    return list(flag_cards(access.flags_for(user).filter(engagement=engagement, status__in=Flag.LIVE_STATUSES)))
+
+
+def flag_cards(flags: QuerySet) -> QuerySet:
+    """Load what ``engagements/_flag_card.html`` shows: engagement and client, owner, events and actors."""
+    severity_rank = Case(When(severity=Flag.Severity.HIGH, then=Value(0)),
+                         When(severity=Flag.Severity.MEDIUM, then=Value(1)), default=Value(2),
+                         output_field=IntegerField())
+    return (flags.select_related("engagement__client", "owner", "resolved_by")
+            .prefetch_related(Prefetch("events", queryset=FlagEvent.objects.select_related("actor")))
+            .annotate(severity_rank=severity_rank).order_by("severity_rank", "raised_on", "id"))

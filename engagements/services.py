@@ -312,6 +312,7 @@ def kpi_measurement_record(*, kpi: KPI, date: dt.date, value: Decimal,
         request_rescore(engagement_id=kpi.engagement_id)
     return measurement
 
+
 # --- Client actions from the portal ---------------------------------------------------------------
 
 def _check_client_may_act(milestone: Milestone, user: User) -> Contact:
@@ -392,3 +393,43 @@ def milestone_complete_by_client(*, milestone: Milestone, user: User, note: str 
         setattr(milestone, name, getattr(current, name))
     return current
 
+
+# --- Consultant workspace -------------------------------------------------------------------------
+
+def engagement_close_well(*, engagement: Engagement, closed_by: User, reason: str, handover_notes: str = "",
+                          retrospective: str = "", end: dt.date | None = None,
+                          feedback_from: Iterable[Contact] = ()) -> Engagement:
+    """Close an engagement (reason, handover, retrospective) and ask the chosen contacts for final
+    feedback, all or nothing."""
+    from feedback.services import pulse_request_create  # feedback.services imports this app's models
+
+    contacts = _check_contacts_belong(engagement, feedback_from, "feedback_from")
+    if any(not contact.active for contact in contacts):
+        raise ValidationError({"feedback_from": _("Only contacts still at %(client)s can be asked.")
+                               % {"client": engagement.client}})
+    with transaction.atomic():
+        engagement_close(engagement=engagement, reason=reason, handover_notes=handover_notes,
+                         retrospective=retrospective, end=end)
+        for contact in contacts:
+            pulse_request_create(engagement=engagement, contact=contact, requested_by=closed_by)
+    return engagement
+
+
+def milestone_move(*, milestone: Milestone, direction: str) -> None:
+    """Move a milestone one place up or down among the milestones of its board column (same phase
+    and status), keeping every other milestone's relative order."""
+    if direction not in ("up", "down"):
+        raise ValidationError(_("A milestone moves up or down."))
+    engagement = milestone.engagement
+    ordered = list(engagement.milestones.order_by("position", "due_date", "id")
+                   .values_list("pk", "phase", "status"))
+    column = [pk for pk, phase, status in ordered if (phase, status) == (milestone.phase, milestone.status)]
+    index = column.index(milestone.pk)
+    neighbour_index = index - 1 if direction == "up" else index + 1
+    if not 0 <= neighbour_index < len(column):
+        return
+    ids = [pk for pk, _phase, _status in ordered]
+    a, b = ids.index(milestone.pk), ids.index(column[neighbour_index])
+    ids[a], ids[b] = ids[b], ids[a]
+    with transaction.atomic():
+        milestone_reorder(engagement=engagement, milestone_ids=ids)

@@ -1,0 +1,197 @@
+"""Forms of the consultant workspace. They parse and check input; the services decide and write."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts import access
+from accounts.models import User
+from clients.models import Contact
+from engagements.models import Engagement, Milestone, Session, Side
+from health.models import Flag
+
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on the field it names when the form has that
+    field, otherwise above the form."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            target = field if field in form.fields else NON_FIELD_ERRORS
+            for message in errors:
+                form.add_error(None if target == NON_FIELD_ERRORS else target, message)
+    else:
+        form.add_error(None, error)
+
+
+class WorkspaceForm(forms.Form):
+    """Labels without Django's trailing colon (the layout sets labels above their fields)."""
+
+    label_suffix = ""
+
+
+class ContactChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, contact):
+        return f"{contact.name} · {contact.title}" if contact.title else contact.name
+
+
+def engagement_contacts(user: User, engagement: Engagement | None):
+    """Active contacts of the engagement's client, the sponsor first (the attendee and owner choices)."""
+    if engagement is None:
+        return Contact.objects.none()
+    return (access.contacts_for(user).filter(client_id=engagement.client_id, active=True)
+            .select_related("client").order_by("-is_sponsor", "name"))
+
+
+class EngagementChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, engagement):
+        return f"{engagement.client.name} — {engagement.title}"
+
+
+class SessionForm(WorkspaceForm):
+    """Log a session: everything on one screen, in the order a consultant remembers it."""
+
+    engagement = EngagementChoiceField(label=_("Engagement"), queryset=Engagement.objects.none(),
+                                       empty_label=None)
+    start = forms.DateTimeField(label=_("Date and time"), input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"],
+                                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL))
+    duration_minutes = forms.IntegerField(label=_("Duration (minutes)"), min_value=1, max_value=24 * 60,
+                                          widget=forms.NumberInput(attrs={"step": 5, "list": "duration-choices",
+                                                                          "inputmode": "numeric"}))
+    channel = forms.ChoiceField(label=_("Channel"), choices=Session.Channel.choices, widget=forms.RadioSelect)
+    focus = forms.ChoiceField(label=_("Focus"), choices=Session.Focus.choices, widget=forms.RadioSelect)
+    initiated_by = forms.ChoiceField(label=_("Who asked for it"), choices=Side.choices, widget=forms.RadioSelect)
+    client_attendees = ContactChoiceField(label=_("Client attendees"), queryset=Contact.objects.none(),
+                                          required=False, widget=forms.CheckboxSelectMultiple)
+    advice_requested = forms.BooleanField(label=_("The client asked for our view"), required=False)
+    notes = forms.CharField(label=_("Notes"), required=False, max_length=20000,
+                            help_text=_("Markdown: **bold**, *italic*, lists with -, links."),
+                            widget=forms.Textarea(attrs={"rows": 6}))
+    next_steps = forms.CharField(label=_("Next steps"), required=False, max_length=5000,
+                                 widget=forms.Textarea(attrs={"rows": 2}))
+    shared_with_client = forms.BooleanField(label=_("Share the summary with the client"), required=False)
+
+    def __init__(self, *args, user: User, engagement: Engagement | None = None, fixed_engagement: bool = False,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["engagement"].queryset = (access.engagements_for(user).exclude(status=Engagement.Status.CLOSED)
+                                              .select_related("client").order_by("client__name", "title"))
+        if fixed_engagement:
+            self.fields["engagement"].widget = forms.HiddenInput()
+        self.fields["client_attendees"].queryset = engagement_contacts(user, engagement)
+
+    @staticmethod
+    def defaults(*, engagement: Engagement | None, last: Session | None) -> dict:
+        """Now, and what the user chose last time on this engagement (the notes start empty)."""
+        initial = {"start": timezone.localtime().replace(second=0, microsecond=0), "duration_minutes": 60,
+                   "channel": Session.Channel.MEETING, "focus": Session.Focus.STRATEGY,
+                   "initiated_by": Side.CONSULTANT, "shared_with_client": False}
+        if engagement is not None:
+            initial["engagement"] = engagement.pk
+        if last is not None:
+            initial.update(duration_minutes=last.duration_minutes, channel=last.channel, focus=last.focus,
+                           initiated_by=last.initiated_by, shared_with_client=last.shared_with_client,
+                           client_attendees=[c.pk for c in last.client_attendees.all() if c.active])
+        return initial
+
+
+class MilestoneForm(WorkspaceForm):
+    """Create or edit a milestone; ``version`` carries the copy the editor started from."""
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    phase = forms.ChoiceField(label=_("Phase"), choices=Milestone.Phase.choices, widget=forms.RadioSelect)
+    status = forms.ChoiceField(label=_("Status"), choices=Milestone.Status.choices)
+    due_date = forms.DateField(label=_("Due date"), required=False,
+                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                                  help_text=_("Markdown."))
+    consultant_owner = forms.ModelChoiceField(label=_("Our owner"), queryset=User.objects.none(), required=False)
+    client_owner = forms.ModelChoiceField(label=_("Client owner"), queryset=Contact.objects.none(), required=False)
+    client_owner.label_from_instance = lambda contact: contact.name
+    shared_with_client = forms.BooleanField(label=_("Shared with the client"), required=False, initial=True)
+    approval_requested = forms.BooleanField(label=_("Ask the client to approve it"), required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    FIELDS = ("title", "phase", "status", "due_date", "description", "consultant_owner", "client_owner",
+              "shared_with_client", "approval_requested")
+
+    def __init__(self, *args, user: User, engagement: Engagement, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["consultant_owner"].queryset = engagement.team.order_by("full_name")
+        self.fields["client_owner"].queryset = engagement_contacts(user, engagement)
+
+    @classmethod
+    def initial_from(cls, milestone: Milestone) -> dict:
+        values = {name: getattr(milestone, name) for name in cls.FIELDS}
+        values["consultant_owner"] = milestone.consultant_owner_id
+        values["client_owner"] = milestone.client_owner_id
+        values["version"] = milestone.version
+        return values
+
+
+class CommentForm(WorkspaceForm):
+    text = forms.CharField(label=_("Comment"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class CloseForm(WorkspaceForm):
+    """Ending well: why, what the client keeps, what we learnt, and a last word from the client."""
+
+    closure_reason = forms.ChoiceField(label=_("Why does the engagement end?"),
+                               choices=[("", "—"), *Engagement.ClosureReason.choices])
+    end = forms.DateField(label=_("Last day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    handover_notes = forms.CharField(
+        label=_("Handover notes"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("What the client's team needs to carry on: documents, contacts, open points."))
+    retrospective = forms.CharField(
+        label=_("Retrospective"), widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("What worked, what we would do differently."))
+    feedback_from = ContactChoiceField(label=_("Ask for final feedback from"), queryset=Contact.objects.none(),
+                                       required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, user: User, engagement: Engagement, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["feedback_from"].queryset = engagement_contacts(user, engagement)
+
+
+# --- Flags ---------------------------------------------------------------------------------------
+
+class FlagNoteForm(WorkspaceForm):
+    note = forms.CharField(label=_("Note"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class FlagAssignForm(WorkspaceForm):
+    owner = forms.ModelChoiceField(label=_("Owner"), required=False, empty_label=_("Nobody"),
+                                   queryset=User.objects.none())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = assignable_owners()
+
+
+def assignable_owners():
+    """People a flag can be given to: active consultants and managers."""
+    from django.db.models import Q
+
+    return (User.objects.filter(is_active=True).filter(Q(is_consultant=True) | Q(is_manager=True)
+                                                       | Q(is_superuser=True)).order_by("full_name", "email"))
+
+
+class FlagSnoozeForm(WorkspaceForm):
+    # Named as the service names them, so its errors land on the right field.
+    snoozed_until = forms.DateField(label=_("Until"),
+                                    widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    snooze_reason = forms.CharField(label=_("Why it can wait"), max_length=2000)
+
+
+class FlagResolveForm(WorkspaceForm):
+    action_plan = forms.ChoiceField(label=_("Action plan"), choices=Flag.ActionPlan.choices, widget=forms.RadioSelect)
+    resolution_note = forms.CharField(label=_("What will be done, by when"), max_length=5000,
+                                      widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class FlagDismissForm(WorkspaceForm):
+    note = forms.CharField(label=_("Why it is not a real problem"), required=False, max_length=5000)

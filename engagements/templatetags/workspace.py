@@ -1,0 +1,152 @@
+"""Template helpers of the consultant workspace: health numbers and flag evidence, readable."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext_lazy as _
+
+from health.models import Mode
+
+register = template.Library()
+
+EVIDENCE_LABELS = {
+    "window": _("Window"),
+    "baseline": _("Baseline"),
+    "consultative_minutes": _("Consultative minutes"),
+    "minutes": _("Session minutes"),
+    "balance": _("Client share of initiatives"),
+    "client_events": _("Initiatives by the client"),
+    "events": _("Initiatives in all"),
+    "sessions": _("Sessions"),
+    "expected": _("Sessions expected"),
+    "planned_cadence_days": _("Planned cadence (days)"),
+    "sessions_with_sponsor_or_executive": _("Sessions with the sponsor or an executive"),
+    "mean_client_rating": _("Mean client rating (1–5)"),
+    "responses": _("Feedback responses"),
+    "on_time": _("Milestones on time"),
+    "due": _("Milestones due"),
+    "depth_window": _("Consultative share, window"),
+    "depth_baseline": _("Consultative share, baseline"),
+    "sessions_window": _("Sessions, window"),
+    "sessions_baseline": _("Sessions, baseline"),
+    "consultative_minutes_window": _("Consultative minutes, window"),
+    "minutes_window": _("Session minutes, window"),
+    "consultative_minutes_baseline": _("Consultative minutes, baseline"),
+    "minutes_baseline": _("Session minutes, baseline"),
+    "changes": _("Sponsor changes"),
+    "days_without_session": _("Days without a session"),
+    "last_session_on": _("Last session"),
+    "sessions_per_30_days_window": _("Sessions per 30 days, window"),
+    "sessions_per_30_days_baseline": _("Sessions per 30 days, baseline"),
+    "reasons": _("Why"),
+    "mean_rating_window": _("Mean client rating, window"),
+    "mean_rating_baseline": _("Mean client rating, baseline"),
+    "responses_window": _("Responses, window"),
+    "responses_baseline": _("Responses, baseline"),
+    "mode": _("Mode"),
+    "client_initiated_sessions": _("Sessions asked for by the client"),
+    "milestones_proposed_by_client": _("Milestones proposed by the client"),
+    "milestones_proposed": _("Milestones proposed"),
+    "client_comments": _("Comments by the client"),
+    "comments": _("Comments"),
+    "client_approvals": _("Client approvals"),
+    "late": _("Milestones late"),
+    "late_share": _("Share late"),
+    "consultant_rating": _("Our self-assessment (1–5)"),
+    "client_rating": _("Client rating (1–5)"),
+    "gap": _("Gap"),
+    "consultant_responses": _("Self-assessments"),
+    "client_responses": _("Client responses"),
+}
+# Values between 0 and 1 that read best as a percentage.
+FRACTIONS = {"balance", "depth_window", "depth_baseline", "late_share"}
+REASONS = {"gap": _("too long without a session"), "rate": _("fewer sessions than before"),
+           "decline": _("ratings fell"), "below_floor": _("ratings are low")}
+
+
+def _date(value: str) -> str:
+    try:
+        return date_format(dt.date.fromisoformat(value))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _number(value) -> str:
+    if isinstance(value, float):
+        return number_format(round(value, 2), decimal_pos=None if value == int(value) else 2)
+    return number_format(value)
+
+
+def _evidence_value(key: str, value) -> str:
+    if value is None:
+        return "—"
+    if key in ("window", "baseline") and isinstance(value, list | tuple) and len(value) == 2:
+        return f"{_date(value[0])} – {_date(value[1])}"
+    if key == "last_session_on":
+        return _date(value)
+    if key == "changes" and isinstance(value, list):
+        return "; ".join(f"{_date(c.get('on'))}: {c.get('previous_sponsor', {}).get('name', '?')} → "
+                         f"{c.get('new_sponsor', {}).get('name', '?')}" for c in value)
+    if key == "reasons" and isinstance(value, list):
+        return ", ".join(str(REASONS.get(reason, reason)) for reason in value)
+    if key == "mode":
+        return str(dict(Mode.choices).get(value, value))
+    if key in FRACTIONS and isinstance(value, int | float):
+        return percent(value)
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, int | float):
+        return _number(value)
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
+
+
+@register.filter
+def evidence_items(evidence) -> list[tuple[str, str]]:
+    """A flag's or a component's evidence dict as (label, readable value) pairs, in a stable order."""
+    if not isinstance(evidence, dict):
+        return []
+    known = [key for key in EVIDENCE_LABELS if key in evidence]
+    unknown = sorted(key for key in evidence if key not in EVIDENCE_LABELS)
+    return [(str(EVIDENCE_LABELS.get(key, key.replace("_", " ").capitalize())), _evidence_value(key, evidence[key]))
+            for key in known + unknown]
+
+
+@register.filter
+def percent(value) -> str:
+    """0.62 → "62 %" (localised); empty stays a dash."""
+    if value is None or value == "":
+        return "—"
+    return f"{number_format(round(float(value) * 100))} %"
+
+
+@register.filter
+def score_level(score) -> str:
+    """good / fair / poor for a 0–100 score, for the badge colour (the number is always shown too)."""
+    if score is None:
+        return "none"
+    if score >= 70:
+        return "good"
+    if score >= 50:
+        return "fair"
+    return "poor"
+
+
+@register.simple_tag(takes_context=True)
+def assignable_owners(context):
+    """People a flag can be given to, read once per request however many flag cards the page shows."""
+    from engagements.forms import assignable_owners as owners_queryset
+
+    request = context.get("request")
+    cached = getattr(request, "_assignable_owners", None) if request is not None else None
+    if cached is None:
+        cached = list(owners_queryset())
+        if request is not None:
+            request._assignable_owners = cached
+    return cached

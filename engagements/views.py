@@ -1,0 +1,419 @@
+"""The consultant workspace: my engagements, one engagement's page, logging a session, milestones,
+closing an engagement. Views are thin: reads come from ``engagements.selectors`` (scoped through
+``accounts.access``), writes go through ``engagements.services``."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import access
+from engagements import selectors, services
+from engagements.forms import (
+    CloseForm,
+    CommentForm,
+    MilestoneForm,
+    SessionForm,
+    add_service_errors,
+)
+from engagements.markdown import render_markdown
+from engagements.models import Engagement, Milestone, Session
+
+HOME_PAGE_SIZE = 50
+TIMELINE_PAGE_SIZE = 10
+
+
+def _firm_staff_or_404(request) -> None:
+    """The workspace shows health and flags: firm staff only (clients have their portal)."""
+    if not access.is_firm_staff(request.user):
+        raise Http404
+
+
+# --- Home -----------------------------------------------------------------------------------------
+
+@login_required
+def home(request):
+    """My engagements (all engagements for a manager): health, trend, mode, cadence, open flags."""
+    if not access.is_firm_staff(request.user):
+        return redirect("home")
+    sort = request.GET.get("sort", "client")
+    if sort.lstrip("-") not in selectors.HOME_SORTS:
+        sort = "client"
+    include_closed = request.GET.get("closed") == "1"
+    engagements = selectors.workspace_engagements(user=request.user, sort=sort, include_closed=include_closed)
+    page = Paginator(engagements, HOME_PAGE_SIZE).get_page(request.GET.get("page"))
+    columns = []
+    for key, label in [("client", _("Client")), ("status", _("Status")), ("health", _("Health")),
+                       ("last_session", _("Last session")), ("flags", _("Open flags"))]:
+        current = sort.lstrip("-") == key
+        descending = sort.startswith("-")
+        # First click on health or flags shows the worst first: lowest score, most flags.
+        next_sort = (key if descending else f"-{key}") if current else (f"-{key}" if key == "flags" else key)
+        columns.append({"key": key, "label": label, "sort": next_sort,
+                        "aria_sort": ("descending" if descending else "ascending") if current else ""})
+    return render(request, "engagements/home.html", {
+        "page": page, "engagements": page.object_list, "columns": columns, "sort": sort,
+        "include_closed": include_closed, "is_manager": access.can_manage_flags(request.user),
+    })
+
+
+# --- Engagement page ------------------------------------------------------------------------------
+
+def _timeline_context(request, engagement: Engagement) -> dict:
+    focus = request.GET.get("focus", "")
+    if focus not in Session.Focus.values:
+        focus = ""
+    sessions = selectors.session_timeline(user=request.user, engagement=engagement, focus=focus)
+    page = Paginator(sessions, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
+    return {"engagement": engagement, "sessions_page": page, "focus": focus,
+            "focus_choices": Session.Focus.choices}
+
+
+def _board_context(request, engagement: Engagement, *, form: MilestoneForm | None = None,
+                   board_error: str = "") -> dict:
+    milestones = list(selectors.engagement_milestones(user=request.user, engagement=engagement))
+    if form is None:
+        form = MilestoneForm(user=request.user, engagement=engagement,
+                             initial={"phase": Milestone.Phase.ACTION, "status": Milestone.Status.AGREED,
+                                      "shared_with_client": True, "consultant_owner": request.user.pk})
+    return {"engagement": engagement, "board": selectors.milestone_board(milestones),
+            "milestone_count": len(milestones), "milestone_form": form, "board_error": board_error,
+            "can_edit": engagement.status != Engagement.Status.CLOSED}
+
+
+def _session_form_for(request, engagement: Engagement | None, *, fixed: bool) -> SessionForm:
+    last = selectors.last_session_by(user=request.user, engagement=engagement) if engagement else None
+    return SessionForm(user=request.user, engagement=engagement, fixed_engagement=fixed,
+                       initial=SessionForm.defaults(engagement=engagement, last=last))
+
+
+@login_required
+def detail(request, pk):
+    """One engagement: header, timeline, milestones board, KPIs, health card and open flags."""
+    _firm_staff_or_404(request)
+    engagement = selectors.workspace_engagement(user=request.user, pk=pk)
+    context = {
+        **_timeline_context(request, engagement),
+        **_board_context(request, engagement),
+        "engagement": engagement,
+        "team": list(engagement.team.all()),
+        "kpis": selectors.engagement_kpis(user=request.user, engagement=engagement),
+        "health": selectors.engagement_health(user=request.user, engagement=engagement),
+        "health_history": selectors.health_history(user=request.user, engagement=engagement),
+        "flags": selectors.engagement_flags(user=request.user, engagement=engagement),
+        "is_closed": engagement.status == Engagement.Status.CLOSED,
+    }
+    if not context["is_closed"]:
+        context["session_form"] = _session_form_for(request, engagement, fixed=True)
+    return render(request, "engagements/detail.html", context)
+
+
+@login_required
+def timeline(request, pk):
+    """The timeline alone (focus filter, next page), for HTMX; a plain request gets the whole page."""
+    _firm_staff_or_404(request)
+    engagement = selectors.workspace_engagement(user=request.user, pk=pk)
+    if not request.htmx:
+        query = request.GET.urlencode()
+        return redirect(reverse("engagements:detail", args=[pk]) + (f"?{query}" if query else "") + "#timeline")
+    template = "engagements/_timeline_page.html" if request.GET.get("page") else "engagements/_timeline.html"
+    return render(request, template, _timeline_context(request, engagement))
+
+
+# --- Log a session --------------------------------------------------------------------------------
+
+def _default_engagement(request) -> Engagement | None:
+    """The engagement asked for in the URL, else the one of my latest session, else my first open one."""
+    open_engagements = access.engagements_for(request.user).exclude(status=Engagement.Status.CLOSED)
+    wanted = request.GET.get("engagement") or request.POST.get("engagement")
+    if wanted:
+        try:
+            return selectors.workspace_engagement(user=request.user, pk=int(wanted))
+        except (TypeError, ValueError):
+            raise Http404 from None
+    latest = (access.sessions_for(request.user).filter(logged_by=request.user,
+                                                        engagement__in=open_engagements)
+              .order_by("-start").values_list("engagement_id", flat=True).first())
+    fallback = latest or open_engagements.order_by("client__name", "title").values_list("pk", flat=True).first()
+    return selectors.workspace_engagement(user=request.user, pk=fallback) if fallback else None
+
+
+@login_required
+def session_new(request):
+    """Log a session in under a minute: one form, defaults from my last session on the engagement."""
+    _firm_staff_or_404(request)
+    engagement = _default_engagement(request)
+    fixed = request.POST.get("context") == "detail"
+    if request.method == "POST":
+        form = SessionForm(request.POST, user=request.user, engagement=engagement, fixed_engagement=fixed)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                session = services.session_log(
+                    engagement=data["engagement"], logged_by=request.user, start=data["start"],
+                    duration_minutes=data["duration_minutes"], focus=data["focus"], channel=data["channel"],
+                    initiated_by=data["initiated_by"], advice_requested=data["advice_requested"],
+                    notes=data["notes"], next_steps=data["next_steps"],
+                    shared_with_client=data["shared_with_client"], client_attendees=data["client_attendees"])
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                return _session_logged(request, session, fixed=fixed)
+    else:
+        form = _session_form_for(request, engagement, fixed=False)
+        if request.htmx:  # the engagement changed: new defaults and attendees, keep what was written
+            for name in ("start", "notes", "next_steps"):
+                if request.GET.get(name):
+                    form.initial[name] = request.GET[name]
+    context = {"form": form, "engagement": engagement, "fixed": fixed,
+               "recent": _recent_sessions(request, engagement)}
+    if request.htmx:
+        template = "engagements/_session_form.html" if fixed else "engagements/_log_session_panel.html"
+        return render(request, template, context)
+    return render(request, "engagements/session_new.html", context)
+
+
+def _recent_sessions(request, engagement: Engagement | None):
+    if engagement is None:
+        return []
+    return list(selectors.session_timeline(user=request.user, engagement=engagement)[:5])
+
+
+def _session_logged(request, session: Session, *, fixed: bool):
+    engagement = selectors.workspace_engagement(user=request.user, pk=session.engagement_id)
+    if not request.htmx:
+        messages.success(request, _("Session logged."))
+        return redirect(reverse("engagements:detail", args=[engagement.pk]) + f"#session-{session.pk}")
+    session = selectors.session_timeline(user=request.user, engagement=engagement).get(pk=session.pk)
+    form = _session_form_for(request, engagement, fixed=fixed)
+    return render(request, "engagements/_session_logged.html", {
+        "form": form, "engagement": engagement, "fixed": fixed, "session": session, "just_logged": True,
+        "new_session_id": session.pk,
+        "recent": _recent_sessions(request, engagement),
+    })
+
+
+@login_required
+@require_POST
+def markdown_preview(request):
+    """The sanitised HTML of the Markdown being written (the preview button under a notes field)."""
+    _firm_staff_or_404(request)
+    text = next((request.POST[name] for name in ("notes", "description", "text") if name in request.POST), "")
+    if not text.strip():
+        return HttpResponse(format_html('<p class="muted">{}</p>', _("Nothing to preview yet.")))
+    return HttpResponse(render_markdown(text))
+
+
+# --- Milestones -----------------------------------------------------------------------------------
+
+def _board_response(request, engagement: Engagement, **kwargs):
+    if not request.htmx:
+        if kwargs.get("board_error"):
+            messages.error(request, kwargs["board_error"])
+        return redirect(reverse("engagements:detail", args=[engagement.pk]) + "#milestones")
+    return render(request, "engagements/_milestones.html", _board_context(request, engagement, **kwargs))
+
+
+def _open_engagement_or_404(request, pk) -> Engagement:
+    engagement = selectors.workspace_engagement(user=request.user, pk=pk)
+    if engagement.status == Engagement.Status.CLOSED:
+        raise Http404
+    return engagement
+
+
+def _milestone_for(request, pk) -> Milestone:
+    _firm_staff_or_404(request)
+    return access.get_for(access.milestones_for(request.user)
+                          .select_related("engagement__client").exclude(engagement__status=Engagement.Status.CLOSED),
+                          pk)
+
+
+@login_required
+@require_POST
+def milestone_create(request, pk):
+    """Add a milestone from the board; the board comes back with it."""
+    _firm_staff_or_404(request)
+    engagement = _open_engagement_or_404(request, pk)
+    form = MilestoneForm(request.POST, user=request.user, engagement=engagement)
+    if form.is_valid():
+        data = {name: form.cleaned_data[name] for name in MilestoneForm.FIELDS}
+        try:
+            services.milestone_create(engagement=engagement, created_by=request.user, **data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            if not request.htmx:
+                messages.success(request, _("Milestone added."))
+            return _board_response(request, engagement)
+    if not request.htmx:
+        return render(request, "engagements/milestone_edit.html",
+                      {"engagement": engagement, "form": form, "creating": True})
+    return render(request, "engagements/_milestones.html",
+                  _board_context(request, engagement, form=form) | {"form_open": True})
+
+
+@login_required
+def milestone_edit(request, pk):
+    """Edit a milestone. If someone saved it meanwhile, show both versions and keep the user's input."""
+    milestone = _milestone_for(request, pk)
+    engagement = selectors.workspace_engagement(user=request.user, pk=milestone.engagement_id)
+    conflict = None
+    if request.method == "POST":
+        form = MilestoneForm(request.POST, user=request.user, engagement=engagement)
+        if form.is_valid():
+            data = {name: form.cleaned_data[name] for name in MilestoneForm.FIELDS}
+            try:
+                services.milestone_update(milestone=milestone, version=form.cleaned_data["version"], **data)
+            except services.EditConflict as error:
+                conflict = _conflict_rows(form, error.current, engagement)
+                # The form keeps the user's values but now builds on the current version: saving
+                # again re-applies their edit knowingly.
+                form.data = form.data.copy()
+                form.data["version"] = error.current.version
+                milestone = error.current
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                messages.success(request, _("Milestone saved."))
+                return redirect(reverse("engagements:detail", args=[engagement.pk]) + f"#milestone-{milestone.pk}")
+    else:
+        form = MilestoneForm(user=request.user, engagement=engagement, initial=MilestoneForm.initial_from(milestone))
+    return render(request, "engagements/milestone_edit.html",
+                  {"engagement": engagement, "milestone": milestone, "form": form, "conflict": conflict})
+
+
+def _display(form: MilestoneForm, name: str, value) -> str:
+    field = form.fields[name]
+    if value in (None, ""):
+        return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if hasattr(value, "isoformat"):
+        return formats.date_format(value)
+    if hasattr(field, "choices") and not hasattr(field, "queryset"):
+        return str(dict(field.choices).get(value, value))
+    if hasattr(field, "queryset"):
+        pk = getattr(value, "pk", value)
+        return str(next((obj for obj in field.queryset if obj.pk == pk), value))
+    return str(value)
+
+
+def _conflict_rows(form: MilestoneForm, current: Milestone, engagement: Engagement) -> list[dict]:
+    """Field by field: what the user typed next to what is saved now."""
+    current.engagement = engagement
+    saved = MilestoneForm.initial_from(current)
+    rows = []
+    for name in MilestoneForm.FIELDS:
+        mine = form.cleaned_data.get(name)
+        theirs = saved[name]
+        mine_display, theirs_display = _display(form, name, mine), _display(form, name, theirs)
+        rows.append({"label": form.fields[name].label, "mine": mine_display, "theirs": theirs_display,
+                     "differs": mine_display != theirs_display})
+    return rows
+
+
+@login_required
+@require_POST
+def milestone_status(request, pk):
+    """Move a milestone to another status column (checked against the version the board showed)."""
+    milestone = _milestone_for(request, pk)
+    engagement = selectors.workspace_engagement(user=request.user, pk=milestone.engagement_id)
+    status = request.POST.get("status", "")
+    error = ""
+    if status not in Milestone.Status.values:
+        error = _("Choose a status.")
+    else:
+        try:
+            version = int(request.POST["version"]) if request.POST.get("version") else None
+        except ValueError:
+            version = None
+        try:
+            services.milestone_set_status(milestone=milestone, status=status, version=version)
+        except services.EditConflict:
+            error = _("“%(title)s” was changed by someone else meanwhile, so your change was not applied. "
+                      "The board now shows the current state.") % {"title": milestone.title}
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+    return _board_response(request, engagement, board_error=error)
+
+
+@login_required
+@require_POST
+def milestone_move(request, pk):
+    """Move a milestone up or down within its column."""
+    milestone = _milestone_for(request, pk)
+    engagement = selectors.workspace_engagement(user=request.user, pk=milestone.engagement_id)
+    error = ""
+    try:
+        services.milestone_move(milestone=milestone, direction=request.POST.get("direction", ""))
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    return _board_response(request, engagement, board_error=error)
+
+
+@login_required
+@require_POST
+def milestone_comment(request, pk):
+    """Add a comment to a milestone's thread; the card comes back with the thread open."""
+    milestone = _milestone_for(request, pk)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.milestone_comment_add(milestone=milestone, author=request.user, text=form.cleaned_data["text"])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            form = CommentForm()
+    if not request.htmx:
+        if form.errors:
+            messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(reverse("engagements:detail", args=[milestone.engagement_id]) + f"#milestone-{milestone.pk}")
+    engagement = selectors.workspace_engagement(user=request.user, pk=milestone.engagement_id)
+    milestone = selectors.engagement_milestones(user=request.user, engagement=engagement).get(pk=milestone.pk)
+    selectors.milestone_board([milestone])  # sets is_late
+    return render(request, "engagements/_milestone_card.html", {
+        "milestone": milestone, "engagement": engagement, "comment_form": form, "comments_open": True,
+        "can_edit": True})
+
+
+# --- Closing ---------------------------------------------------------------------------------------
+
+@login_required
+def close(request, pk):
+    """End the engagement well: reason, handover, retrospective, and final feedback from the client."""
+    _firm_staff_or_404(request)
+    engagement = selectors.workspace_engagement(user=request.user, pk=pk)
+    if engagement.status == Engagement.Status.CLOSED:
+        messages.info(request, _("This engagement is already closed."))
+        return redirect("engagements:detail", pk=engagement.pk)
+    if request.method == "POST":
+        form = CloseForm(request.POST, user=request.user, engagement=engagement)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.engagement_close_well(
+                    engagement=engagement, closed_by=request.user, reason=data["closure_reason"],
+                    handover_notes=data["handover_notes"], retrospective=data["retrospective"], end=data["end"],
+                    feedback_from=data["feedback_from"])
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                asked = len(data["feedback_from"])
+                messages.success(request, _("The engagement is closed.") + (" " + _(
+                    "Final feedback was asked from %(count)s contact(s).") % {"count": asked} if asked else ""))
+                return redirect("engagements:detail", pk=engagement.pk)
+    else:
+        form = CloseForm(user=request.user, engagement=engagement, initial={
+            "end": timezone.localdate(),
+            "feedback_from": [engagement.sponsor.pk] if engagement.sponsor else [],
+        })
+    return render(request, "engagements/close.html", {"engagement": engagement, "form": form})

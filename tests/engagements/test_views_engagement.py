@@ -1,0 +1,146 @@
+"""The engagement page: header, timeline, milestones board, KPIs, health card and flags."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from clients.models import Contact
+from engagements.models import Session
+from health.services import flag_note_add
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+TODAY = timezone.localdate()
+
+
+def url(engagement, name="engagements:detail"):
+    return reverse(name, args=[engagement.pk])
+
+
+def test_it_shows_client_sponsor_team_and_dates(client, consultant, other_consultant):
+    engagement = factories.EngagementFactory(lead=consultant, client__name="Acme", team=[other_consultant])
+    factories.ContactFactory(client=engagement.client, name="Sam Sponsor", is_sponsor=True,
+                             sponsor_since=TODAY, seniority=Contact.Seniority.EXECUTIVE)
+    client.force_login(consultant)
+    content = client.get(url(engagement)).content.decode()
+    for text in ("Acme", engagement.title, "Sam Sponsor", str(other_consultant), "open-ended"):
+        assert text in content
+
+
+def test_another_consultants_engagement_is_a_404(client, other_consultant, engagement):
+    client.force_login(other_consultant)
+    assert client.get(url(engagement)).status_code == 404
+
+
+def test_a_client_user_cannot_open_the_workspace_page(client, client_user, engagement):
+    client.force_login(client_user)
+    assert client.get(url(engagement)).status_code == 404
+
+
+def test_a_manager_opens_any_engagement(client, manager, engagement):
+    client.force_login(manager)
+    assert client.get(url(engagement)).status_code == 200
+
+
+def test_the_timeline_filters_by_focus_without_a_reload(client, consultant, engagement):
+    factories.SessionFactory(engagement=engagement, focus=Session.Focus.STRATEGY, notes="Strategy talk")
+    factories.SessionFactory(engagement=engagement, focus=Session.Focus.REPORTING, notes="Monthly report")
+    client.force_login(consultant)
+    response = client.get(url(engagement, "engagements:timeline") + "?focus=reporting", HTTP_HX_REQUEST="true")
+    content = response.content.decode()
+    assert 'id="timeline"' in content and "<html" not in content
+    assert "Monthly report" in content and "Strategy talk" not in content
+
+
+def test_the_timeline_pages_older_sessions(client, consultant, engagement):
+    for days in range(12):
+        factories.SessionFactory(engagement=engagement, start=timezone.now() - dt.timedelta(days=days + 1),
+                                 notes=f"Session {days}")
+    client.force_login(consultant)
+    first = client.get(url(engagement)).content.decode()
+    assert "Session 0" in first and "Session 11" not in first and "Older sessions" in first
+    more = client.get(url(engagement, "engagements:timeline") + "?page=2", HTTP_HX_REQUEST="true")
+    assert "Session 11" in more.content.decode()
+
+
+def test_the_health_card_explains_every_component(client, consultant, engagement):
+    components = {"depth": {"value": 0.4, "weight": 0.3, "share": 0.5, "points": 20.0,
+                            "evidence": {"consultative_minutes": 240, "minutes": 600}},
+                  "feedback": {"value": None, "weight": 0.15, "share": None, "points": None,
+                               "evidence": {"mean_client_rating": None, "responses": 0}}}
+    factories.HealthSnapshotFactory(engagement=engagement, score=64, state="transactional", components=components)
+    factories.HealthSnapshotFactory(engagement=engagement, date=TODAY - dt.timedelta(days=60), score=80, depth=0.7)
+    client.force_login(consultant)
+    response = client.get(url(engagement))
+    content = response.content.decode()
+    assert "Depth: consultative share of session time" in content and "Consultative minutes" in content
+    assert "240" in content and "no data" in content and "Transactional" in content
+    history = response.context["health_history"]
+    assert history["score"][-1] == 64 and history["score"][0] == 80 and history["depth"][0] == 70.0
+    assert 'id="health-history-data"' in content
+
+
+def test_an_unscored_engagement_says_so(client, consultant, engagement):
+    client.force_login(consultant)
+    assert "Not scored yet" in client.get(url(engagement)).content.decode()
+
+
+def test_open_flags_show_their_evidence_and_consultant_actions(client, consultant, engagement):
+    factories.FlagFactory(engagement=engagement, evidence={"days_without_session": 40, "reasons": ["gap"]})
+    client.force_login(consultant)
+    content = client.get(url(engagement)).content.decode()
+    assert "Cadence drop" in content and "Days without a session" in content and "too long without a session" in content
+    assert "Acknowledge" in content and "Add a note" in content
+    assert "Snooze" not in content and "Dismiss" not in content
+
+
+def test_kpis_carry_their_values_for_the_chart(client, consultant, engagement):
+    kpi = factories.KPIFactory(engagement=engagement, name="Cost per parcel", target=12)
+    for days, value in [(60, 14), (30, 13), (1, 12.5)]:
+        factories.KPIMeasurementFactory(kpi=kpi, date=TODAY - dt.timedelta(days=days), value=value)
+    client.force_login(consultant)
+    response = client.get(url(engagement))
+    [shown] = response.context["kpis"]
+    assert shown.chart["values"] == [14.0, 13.0, 12.5] and shown.chart["target"] == 12.0
+    assert f'id="kpi-data-{kpi.pk}"' in response.content.decode()
+
+
+def test_notes_with_script_are_rendered_harmless(client, consultant, engagement):
+    factories.SessionFactory(engagement=engagement, notes='Hello <script>alert("x")</script> '
+                             '<img src=x onerror=alert(1)> [click](javascript:alert(2))')
+    client.force_login(consultant)
+    content = client.get(url(engagement)).content.decode()
+    assert '<script>alert("x")' not in content and "onerror=alert" not in content.replace("&lt;", "")
+    assert 'href="javascript:' not in content
+
+
+def _fill(engagement, count, first_day=1, kind="cadence_drop"):
+    contact = factories.ContactFactory(client=engagement.client)
+    kpi = factories.KPIFactory(engagement=engagement)
+    for i in range(count):
+        factories.SessionFactory(engagement=engagement, client_attendees=[contact])
+        milestone = factories.MilestoneFactory(engagement=engagement, status=["agreed", "done", "in_progress"][i % 3],
+                                               completed_at=timezone.now(), client_owner=contact)
+        factories.MilestoneCommentFactory(milestone=milestone)
+        factories.KPIMeasurementFactory(kpi=kpi)
+        factories.HealthSnapshotFactory(engagement=engagement, date=TODAY - dt.timedelta(days=first_day + i))
+    flag = factories.FlagFactory(engagement=engagement, kind=kind)
+    for _ in range(count // 10 + 1):
+        flag_note_add(flag=flag, user=engagement.lead, text="Called the sponsor")
+
+
+def test_the_page_runs_a_fixed_number_of_queries(client, consultant, engagement, django_assert_max_num_queries):
+    client.force_login(consultant)
+    _fill(engagement, 5)
+    # Session, user, engagement, team, contacts, timeline (count, page, attendees, consultants), milestones,
+    # comments, KPIs, values, latest snapshot, monthly history, flags, flag events, log-form defaults
+    # (last session, its attendees, engagement choices, attendee choices), board form choices (team, contacts).
+    with django_assert_max_num_queries(21) as five:
+        client.get(url(engagement))
+    _fill(engagement, 95, first_day=10, kind="one_sided")
+    with django_assert_max_num_queries(len(five.captured_queries)):
+        response = client.get(url(engagement))
+    assert response.context["milestone_count"] == 100
