@@ -14,5 +14,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
     path("portal/", include("portal.urls")),
+    path("engagements/", include("engagements.urls")),
     path("dashboard/", include("dashboard.urls")),
 ]
