@@ -423,3 +423,41 @@ def portfolio_clients(*, user: User) -> QuerySet[Client]:
     """Clients with a live engagement, for the client filter."""
     live = access.health_visible_engagements_for(user).filter(status__in=live_engagement_statuses())
     return Client.objects.filter(pk__in=live.values("client_id")).order_by("name")
+
+
+# --- Weekly digest ----------------------------------------------------------------------------
+
+DIGEST_LIMIT = 10
+
+
+def new_flags(*, user: User, since: dt.date) -> QuerySet[Flag]:
+    """Flags raised on or after ``since``, most severe then newest first."""
+    return (access.flags_for(user).filter(raised_on__gte=since)
+            .select_related("engagement__client", "engagement__lead", "owner")
+            .annotate(severity_rank=SEVERITY_RANK).order_by("severity_rank", "-raised_on", "-id"))
+
+
+def score_drops(*, user: User, days: int, limit: int = DIGEST_LIMIT) -> list[Engagement]:
+    """The live engagements whose score fell most over ``days`` (latest snapshot against ``days`` before it)."""
+    qs = (access.health_visible_engagements_for(user).filter(status__in=live_engagement_statuses())
+          .select_related("client", "lead")
+          .annotate(latest_on=_latest_snapshot_date())
+          .annotate(latest=FilteredRelation("health_snapshots", condition=Q(health_snapshots__date=F("latest_on"))),
+                    past=FilteredRelation("health_snapshots", condition=Q(health_snapshots__date=_days_before(days))))
+          .annotate(score=F("latest__score"), past_score=F("past__score"),
+                    change=F("latest__score") - F("past__score"))
+          .filter(change__lt=0).order_by("change", "client__name", "title"))
+    return list(qs[:limit])
+
+
+def gone_quiet(*, user: User, limit: int = 50) -> list[Engagement]:
+    """Live engagements with no session for at least twice their planned cadence, longest silence first."""
+    factor = health_config().cadence_gap_factor
+    qs = (access.health_visible_engagements_for(user).filter(status=Engagement.Status.ACTIVE)
+          .select_related("client", "lead")
+          .annotate(latest_on=_latest_snapshot_date())
+          .annotate(latest=FilteredRelation("health_snapshots", condition=Q(health_snapshots__date=F("latest_on"))))
+          .annotate(days_since_session=F("latest__days_since_last_session"))
+          .filter(days_since_session__gte=F("planned_cadence_days") * factor)
+          .order_by(F("days_since_session").desc(), "client__name"))
+    return list(qs[:limit])

@@ -107,7 +107,7 @@ def home(request):
     map_data = {
         "points": [
             {"id": p.engagement_id, "label": p.label, "lead": p.lead, "score": p.score, "x": p.balance, "y": p.depth,
-             "mode": Mode(p.mode).label if p.mode else "", "state": State(p.state).label if p.state else "",
+             "mode": str(Mode(p.mode).label) if p.mode else "", "state": str(State(p.state).label) if p.state else "",
              "url": detail_url(p.engagement_id),
              "trail": [{"x": b, "y": d, "date": date_format(day, "SHORT_DATE_FORMAT")} for day, b, d in p.trail]}
             for p in relationship_map.points

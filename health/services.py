@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from engagements.models import Engagement
-from health import scoring, selectors
+from health import notifications, scoring, selectors
 from health.conf import health_config
 from health.models import Flag, FlagEvent, HealthSnapshot, PendingRescore
 
@@ -84,6 +84,10 @@ def score_engagements(*, engagement_ids: Iterable[int], as_of: dt.date,
         # No conflict target: if a concurrent run (a rescore and the nightly chunk) raised the
         # same flag a moment ago, the partial unique index keeps one and this insert skips it.
         _bulk_insert(Flag, new_flags)
+        high = [row["engagement_id"] for row in new_flags if row["severity"] == Flag.Severity.HIGH]
+        if high:
+            # E-mail the lead and the managers once this commits; only about flags this run inserted.
+            notifications.queue_high_flag_notices(as_of=as_of, created_at=now, engagement_ids=high)
         resolved = _apply_flag_plan(plan, as_of)
     return ScoringResult(snapshots=len(snapshots), flags_raised=len(new_flags), flags_resolved=resolved)
 

@@ -1,0 +1,77 @@
+"""Celery tasks of the dashboard: e-mails to managers. Thin, take ids, safe to run twice a week."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from dashboard import selectors
+from health import notifications
+
+logger = logging.getLogger(__name__)
+_RETRY = {"retry_backoff": 30, "retry_backoff_max": 600, "retry_jitter": True, "max_retries": 5}
+
+
+@shared_task(autoretry_for=(OSError,), soft_time_limit=120, time_limit=180, **_RETRY)
+def send_flag_notifications(engagement_ids: list[int], as_of: str, raised_since: str) -> int:
+    """E-mail the lead and the managers about the high-severity flags one scoring run raised."""
+    ids = notifications.flags_raised_in_run(engagement_ids=engagement_ids, as_of=dt.date.fromisoformat(as_of),
+                                            raised_since=dt.datetime.fromisoformat(raised_since))
+    return notifications.notify_flags_raised(ids)
+
+
+@shared_task(autoretry_for=(OSError,), soft_time_limit=10 * 60, time_limit=12 * 60, **_RETRY)
+def send_weekly_digests(today: str | None = None) -> int:
+    """Each active manager's weekly digest: new flags, biggest score drops, relationships gone quiet."""
+    return weekly_digests(today=dt.date.fromisoformat(today) if today else timezone.localdate())
+
+
+def weekly_digests(*, today: dt.date) -> int:
+    """Build and send the digests; returns how many were sent. A fixed number of queries per manager."""
+    sent = 0
+    messages = []
+    for manager in notifications.active_managers():
+        context = digest_context(user=manager, today=today)
+        with translation.override(settings.LANGUAGE_CODE):
+            subject = render_to_string("emails/digest_subject.txt", context).strip()
+            text = render_to_string("emails/digest.txt", context)
+            html = render_to_string("emails/digest.html", context)
+        message = EmailMultiAlternatives(subject=subject, body=text, to=[manager.email])
+        message.attach_alternative(html, "text/html")
+        messages.append(message)
+    if messages:
+        with get_connection() as connection:
+            sent = connection.send_messages(messages) or 0
+    logger.info("Weekly digests sent", extra={"emails": sent})
+    return sent
+
+
+def digest_context(*, user, today: dt.date) -> dict:
+    """What one manager's digest shows (reads scoped to that manager through accounts.access)."""
+    week_ago = today - dt.timedelta(days=7)
+    flags = list(selectors.new_flags(user=user, since=week_ago)[:50])
+    return {
+        "person": user,
+        "today": today,
+        "since": week_ago,
+        "new_flags": [{"flag": f, "url": notifications.engagement_url(f.engagement_id),
+                       "evidence": notifications.evidence_summary(f.evidence, limit=3)} for f in flags],
+        "drops_7": _with_urls(selectors.score_drops(user=user, days=7)),
+        "drops_30": _with_urls(selectors.score_drops(user=user, days=30)),
+        "quiet": _with_urls(selectors.gone_quiet(user=user)),
+        "dashboard_url": notifications.absolute_url(reverse("dashboard:home")),
+        "queue_url": notifications.absolute_url(reverse("dashboard:flags")),
+    }
+
+
+def _with_urls(engagements):
+    for engagement in engagements:
+        engagement.url = notifications.engagement_url(engagement.pk)
+    return engagements

@@ -1,0 +1,132 @@
+"""E-mails about flags: the lead and the managers hear of a high-severity flag the day it is raised.
+
+The scoring run calls ``queue_high_flag_notices`` inside its transaction when it inserted a high
+flag; once that commits, a task finds the flags that run inserted and sends ``notify_flags_raised``
+for exactly those ids, so a rerun for the same date (which raises nothing new) sends nothing.
+Backfills of past dates stay quiet: a flag raised months ago in history is not news.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+
+from accounts.models import User
+from health.models import Flag
+
+logger = logging.getLogger(__name__)
+
+# A flag raised for a scoring date older than this is history being backfilled, not news.
+NEWS_DAYS = 1
+
+
+def absolute_url(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def engagement_url(engagement_id: int) -> str:
+    try:
+        return absolute_url(reverse("engagements:detail", args=[engagement_id]))
+    except NoReverseMatch:
+        return absolute_url(reverse("dashboard:flags"))
+
+
+def active_managers():
+    """Everyone who handles flags: active managers (superusers count as managers)."""
+    return User.objects.filter(is_active=True).filter(Q(is_manager=True) | Q(is_superuser=True)).exclude(email="")
+
+
+def queue_high_flag_notices(*, as_of: dt.date, created_at: dt.datetime, engagement_ids: Iterable[int]) -> None:
+    """After the current transaction commits, e-mail about the high flags this run inserted.
+
+    No query here (the scoring run's cost stays fixed): the task finds the flags after commit.
+    """
+    if as_of < timezone.localdate() - dt.timedelta(days=NEWS_DAYS):
+        return
+    ids = sorted(set(engagement_ids))
+
+    def send():
+        from dashboard import tasks
+
+        tasks.send_flag_notifications.delay(engagement_ids=ids, as_of=as_of.isoformat(),
+                                            raised_since=created_at.isoformat())
+
+    # robust: the scores are saved; a broker hiccup must not undo or fail the run.
+    transaction.on_commit(send, robust=True)
+
+
+def flags_raised_in_run(*, engagement_ids: Iterable[int], as_of: dt.date, raised_since: dt.datetime) -> list[int]:
+    """Ids of the high flags a scoring run inserted for these engagements (one query).
+
+    The run stamps its flags at (or, through auto_now_add, just after) its start; PostgreSQL's
+    insert path keeps the stamp to the millisecond. Flags raised earlier the same day are older.
+    """
+    stamp = raised_since.replace(microsecond=raised_since.microsecond // 1000 * 1000)
+    return list(Flag.objects.filter(engagement_id__in=list(engagement_ids), raised_on=as_of, created_at__gte=stamp,
+                                    severity=Flag.Severity.HIGH).order_by("id").values_list("id", flat=True))
+
+
+def notify_flags_raised(flag_ids: Iterable[int]) -> int:
+    """E-mail each engagement's lead and every active manager about these high-severity flags.
+
+    One e-mail per recipient listing all their flags (a manager gets every flag, a lead those of
+    their engagements). Returns the number of e-mails sent. Four queries whatever the count.
+    """
+    flags = list(Flag.objects.filter(id__in=list(flag_ids), severity=Flag.Severity.HIGH,
+                                     status__in=Flag.LIVE_STATUSES)
+                 .select_related("engagement__client", "engagement__lead").order_by("engagement__client__name", "id"))
+    if not flags:
+        return 0
+    recipients: dict[int, tuple[User, list[Flag]]] = {}
+    for manager in active_managers():
+        recipients[manager.pk] = (manager, list(flags))
+    for flag in flags:
+        lead = flag.engagement.lead
+        if lead.is_active and lead.email and lead.pk not in recipients:
+            recipients.setdefault(lead.pk, (lead, []))[1].append(flag)
+    messages = [_flag_message(person, person_flags) for person, person_flags in recipients.values() if person_flags]
+    if not messages:
+        return 0
+    with get_connection() as connection:
+        sent = connection.send_messages(messages) or 0
+    logger.info("Flag notices sent", extra={"flags": [f.pk for f in flags], "emails": sent})
+    return sent
+
+
+def _flag_message(person: User, flags: list[Flag]) -> EmailMultiAlternatives:
+    with translation.override(settings.LANGUAGE_CODE):
+        context = {
+            "person": person,
+            "flags": [{"flag": flag, "url": engagement_url(flag.engagement_id),
+                       "evidence": evidence_summary(flag.evidence)} for flag in flags],
+            "queue_url": absolute_url(reverse("dashboard:flags")),
+            "is_manager": person.role == "manager",
+        }
+        subject = render_to_string("emails/flag_raised_subject.txt", context).strip()
+        text = render_to_string("emails/flag_raised.txt", context)
+        html = render_to_string("emails/flag_raised.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[person.email])
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def evidence_summary(evidence: dict, limit: int = 6) -> list[tuple[str, str]]:
+    """The first few evidence values as readable (label, value) pairs."""
+    items = []
+    for key, value in list((evidence or {}).items())[:limit]:
+        label = key.replace("_", " ").capitalize()
+        if isinstance(value, float):
+            value = f"{value:.2f}"
+        elif isinstance(value, (list, dict)):
+            value = ", ".join(str(v) for v in (value.values() if isinstance(value, dict) else value))
+        items.append((label, str(value)))
+    return items

@@ -1,0 +1,185 @@
+"""The dashboard pages: managers only, filters, sorting, export, and query counts that do not grow."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from health.models import Flag, HealthSnapshot
+from tests import factories
+from tests.dashboard.conftest import TODAY, ago, build_portfolio
+
+pytestmark = pytest.mark.django_db
+
+URLS = ["dashboard:home", "dashboard:trends", "dashboard:export", "dashboard:flags"]
+
+
+@pytest.mark.parametrize("name", URLS)
+def test_consultants_and_clients_get_404(client, consultant, client_user, name):
+    for user in (consultant, client_user):
+        client.force_login(user)
+        assert client.get(reverse(name)).status_code == 404
+
+
+@pytest.mark.parametrize("name", URLS)
+def test_anonymous_users_are_sent_to_sign_in(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert reverse("accounts:login") in response["Location"]
+
+
+def test_the_manager_sees_the_portfolio_with_latest_scores_and_changes(client, manager, engagement):
+    factories.HealthSnapshotFactory(engagement=engagement, date=TODAY, score=55, depth=0.3, balance=0.5,
+                                    state="transactional", days_since_last_session=12)
+    factories.HealthSnapshotFactory(engagement=engagement, date=ago(30), score=70)
+    factories.HealthSnapshotFactory(engagement=engagement, date=ago(90), score=50)
+    client.force_login(manager)
+    response = client.get(reverse("dashboard:home"))
+    assert response.status_code == 200
+    row = response.context["page"].object_list[0]
+    assert (row.score, row.change_30, row.change_90, row.days_since_session) == (55, -15, 5, 12)
+    assert row.state == "transactional"
+    data = json.loads(json.dumps(response.context["map_data"]))
+    assert [p["id"] for p in data["points"]] == [engagement.pk]
+    assert data["zone"] == {"low": 0.25, "high": 0.75, "consultative": 0.5}
+    assert b'id="map-data"' in response.content
+
+
+def test_an_older_latest_snapshot_still_counts_and_days_are_brought_to_today(client, manager, engagement):
+    factories.HealthSnapshotFactory(engagement=engagement, date=ago(3), score=61, days_since_last_session=5)
+    client.force_login(manager)
+    row = client.get(reverse("dashboard:home")).context["page"].object_list[0]
+    assert (row.score, row.latest_on, row.days_since_session) == (61, ago(3), 8)
+
+
+def test_filters_narrow_the_portfolio(client, manager):
+    lead = factories.ConsultantFactory(full_name="Lea Lead")
+    drifted = factories.EngagementFactory(title="Drifted", lead=lead)
+    healthy = factories.EngagementFactory(title="Healthy")
+    closed = factories.EngagementFactory(title="Closed", status="closed", closure_reason="completed")
+    factories.HealthSnapshotFactory(engagement=drifted, date=TODAY, score=45, state="transactional", depth=0.2)
+    factories.HealthSnapshotFactory(engagement=healthy, date=TODAY, score=85, state="consultative")
+    factories.HealthSnapshotFactory(engagement=closed, date=TODAY, score=20, state="transactional")
+    factories.FlagFactory(engagement=drifted, kind="drift_to_transactional", severity="high")
+    client.force_login(manager)
+
+    def titles(query):
+        response = client.get(reverse("dashboard:home") + query)
+        assert response.status_code == 200
+        return [row.title for row in response.context["page"].object_list]
+
+    assert titles("") == ["Drifted", "Healthy"]
+    assert titles("?state=transactional") == ["Drifted"]
+    assert titles("?flag_kind=drift_to_transactional") == ["Drifted"]
+    assert titles(f"?lead={lead.pk}") == ["Drifted"]
+    assert titles(f"?client={healthy.client_id}") == ["Healthy"]
+    assert titles("?score_min=50&score_max=90") == ["Healthy"]
+    assert titles("?mode=co_production&sort=-score") == ["Healthy", "Drifted"]
+
+
+def test_an_inverted_score_range_is_an_error_on_the_field_and_keeps_what_was_typed(client, manager, engagement):
+    client.force_login(manager)
+    response = client.get(reverse("dashboard:home") + "?score_min=80&score_max=20")
+    assert response.status_code == 200
+    assert "score_max" in response.context["form"].errors
+    assert b'value="80"' in response.content
+
+
+def test_sorting_by_each_column_works_and_unknown_sorts_fall_back(client, manager, portfolio_of):
+    portfolio_of(5)
+    client.force_login(manager)
+    for key in ["client", "engagement", "lead", "score", "change_30", "change_90", "mode", "state", "status",
+                "days", "flags", "nonsense"]:
+        assert client.get(reverse("dashboard:export"), {"sort": f"-{key}"}).status_code == 200
+        assert client.get(reverse("dashboard:home"), {"sort": key}).status_code == 200
+    scores = [r.score for r in client.get(reverse("dashboard:home"), {"sort": "-score"}).context["page"].object_list]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_export_is_the_filtered_portfolio_across_pages(client, manager, portfolio_of):
+    portfolio_of(60)
+    client.force_login(manager)
+    response = client.get(reverse("dashboard:export"), {"state": "transactional", "sort": "client"})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    expected = HealthSnapshot.objects.filter(date=TODAY, state="transactional").count()
+    assert len(rows) - 1 == expected > 0
+    assert rows[0][0] == "Client"
+    assert [r[0] for r in rows[1:]] == sorted(r[0] for r in rows[1:])
+    assert {r[8] for r in rows[1:]} == {"transactional"}
+
+
+@pytest.mark.parametrize("name", ["dashboard:home", "dashboard:flags", "dashboard:trends"])
+def test_query_count_does_not_grow_with_the_portfolio(client, manager, django_assert_max_num_queries, name):
+    client.force_login(manager)
+    headers = {"HX-Request": "true"} if name == "dashboard:trends" else {}
+    counts = []
+    for size, prefix in ((10, "A"), (490, "B")):  # 10 engagements, then 500
+        build_portfolio(size, prefix=prefix)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse(name), headers=headers)
+        assert response.status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+    with django_assert_max_num_queries(10):
+        client.get(reverse(name))
+
+
+def test_the_home_page_reads_stored_snapshots_and_never_scores(client, manager, portfolio_of, monkeypatch):
+    portfolio_of(3)
+    from health import scoring
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the dashboard must not compute scores")
+
+    monkeypatch.setattr(scoring, "assess", refuse)
+    client.force_login(manager)
+    assert client.get(reverse("dashboard:home")).status_code == 200
+
+
+def test_the_map_is_capped_and_says_how_many_it_shows(client, manager, portfolio_of, monkeypatch):
+    from dashboard import selectors
+
+    monkeypatch.setattr(selectors.relationship_map, "__kwdefaults__", {"today": None, "limit": 4})
+    portfolio_of(9)
+    client.force_login(manager)
+    response = client.get(reverse("dashboard:home"))
+    points = response.context["map_data"]["points"]
+    assert len(points) == 4
+    assert [p["score"] for p in points] == sorted(p["score"] for p in points)
+    assert all(len(p["trail"]) == 4 for p in points)
+    assert b"Showing 4 engagements of 9" in response.content
+
+
+def test_trends_show_twelve_months_of_bands_and_consultative_share(client, manager, portfolio_of):
+    portfolio_of(6)
+    client.force_login(manager)
+    response = client.get(reverse("dashboard:trends"), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    distribution = response.context["distribution"]
+    assert len(distribution) == 12 and distribution[-1].date == TODAY
+    assert all(sum(m.bins) == m.engagements == 6 for m in distribution)
+    share = response.context["share"]
+    assert len(share.months) == 12 and len(share.members) == 1
+    assert share.overall.shares[-1] is None or 0 <= share.overall.shares[-1] <= 1
+    assert b"<html" not in response.content  # the HTMX partial, not a page
+
+
+def test_the_flag_queue_lists_live_flags_most_severe_then_newest(client, manager, engagement):
+    other = factories.EngagementFactory()
+    low = factories.FlagFactory(engagement=engagement, kind="perception_gap", severity="low", raised_on=TODAY)
+    old_high = factories.FlagFactory(engagement=other, kind="sponsor_change", severity="high", raised_on=ago(5))
+    new_high = factories.FlagFactory(engagement=engagement, kind="drift_to_transactional", severity="high")
+    factories.FlagFactory(engagement=other, kind="one_sided", status="resolved", resolved_at="2026-01-01T00:00Z")
+    client.force_login(manager)
+    response = client.get(reverse("dashboard:flags"))
+    assert [f.pk for f in response.context["page"].object_list] == [new_high.pk, old_high.pk, low.pk]
+    only_high = client.get(reverse("dashboard:flags"), {"severity": "high", "owner": "none"})
+    assert [f.pk for f in only_high.context["page"].object_list] == [new_high.pk, old_high.pk]
+    Flag.objects.filter(pk=low.pk).update(owner=manager)
+    mine = client.get(reverse("dashboard:flags"), {"owner": str(manager.pk)})
+    assert [f.pk for f in mine.context["page"].object_list] == [low.pk]
