@@ -31,7 +31,9 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
 class WorkspaceForm(forms.Form):
     """Labels without Django's trailing colon (the layout sets labels above their fields)."""
 
-    label_suffix = ""
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
 
 class ContactChoiceField(forms.ModelMultipleChoiceField):

@@ -69,6 +69,16 @@
     });
   }
 
+  // A data-confirm question answered "Cancel" (rapport.js) only stops the browser's own submit;
+  // HTMX listens on the form itself, so stop the event before it gets there too. Registered after
+  // rapport.js's capturing listener, so it runs once the question has been asked.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented && form.matches && form.matches("form[data-confirm]")) {
+      event.stopPropagation();
+    }
+  }, true);
+
   // Ctrl+Enter (Cmd+Enter on a Mac) in a form marked data-submit-shortcut saves it.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) { return; }

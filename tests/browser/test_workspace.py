@@ -1,0 +1,189 @@
+"""The consultant workspace in a real browser: each test walks one user flow end to end."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from accounts.models import User
+from engagements import services
+from engagements.models import Engagement, Milestone, Session
+from feedback.models import PulseRequest
+from health.models import Flag
+from tests import factories
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TODAY = timezone.localdate()
+
+
+def test_log_a_session_and_see_it_on_the_timeline(page, login, consultant, engagement):
+    factories.ContactFactory(client=engagement.client, name="Ada Client", title="CFO")
+    login(page, consultant)
+    page.goto(f"/engagements/{engagement.pk}/")
+    page.evaluate("window.__notReloaded = true")
+    page.locator("#log-session > summary").click()
+    form = page.locator("#log-session-form")
+    form.get_by_label("Duration (minutes)").fill("")
+    form.get_by_role("radio", name="Advisory").check()
+    form.get_by_role("checkbox", name=re.compile("Ada Client")).check()
+    form.get_by_label("Notes").fill("Pricing options for **2027**")
+    form.get_by_label("Notes").press("Control+Enter")  # the keyboard shortcut saves
+    # Bad input: the error sits on the field and what was typed stays.
+    expect(page.locator("#log-session-form .field-invalid")).to_contain_text("This field is required")
+    expect(page.locator("#log-session-form").get_by_label("Notes")).to_have_value("Pricing options for **2027**")
+    page.locator("#log-session-form").get_by_label("Duration (minutes)").fill("50")
+    page.locator("#log-session-form").get_by_role("button", name="Log session").click()
+    expect(page.locator("#log-session-form")).to_contain_text("Session logged")
+    first = page.locator("#timeline-items .session-item").first
+    expect(first).to_contain_text("Advisory")
+    expect(first).to_contain_text("Ada Client")
+    expect(first.locator("strong", has_text="2027")).to_be_visible()
+    assert page.evaluate("window.__notReloaded") is True  # updated in place, no full reload
+    assert Session.objects.get().duration_minutes == 50
+
+
+def test_an_xss_attempt_in_notes_is_rendered_harmless(page, login, consultant, engagement):
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    login(page, consultant)
+    page.goto(f"/engagements/sessions/new/?engagement={engagement.pk}")
+    attack = ('<img src=x onerror="window.__xss=1;alert(1)"> <script>window.__xss=2</script> '
+              '[win](javascript:window.__xss=3) <a href="#" onclick="window.__xss=4">click</a>')
+    page.get_by_label("Notes").fill(attack)
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator(".markdown-preview")).to_contain_text("win")
+    page.get_by_role("button", name="Log session").click()
+    item = page.locator("#timeline-items .session-item").first
+    expect(item).to_contain_text("click")
+    page.goto(f"/engagements/{engagement.pk}/")
+    notes = page.locator("#timeline-items .session-item .markdown").first
+    expect(notes).to_be_visible()
+    notes.get_by_text("click").click()
+    assert notes.locator("script, img, [onerror], [onclick]").count() == 0
+    assert all(not (href or "").startswith("javascript") for href in
+               notes.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))"))
+    assert page.evaluate("window.__xss") is None and dialogs == []
+
+
+def test_create_a_milestone_and_move_it_to_done(page, login, consultant, engagement):
+    login(page, consultant)
+    page.goto(f"/engagements/{engagement.pk}/")
+    page.locator(".add-milestone > summary").click()
+    board = page.locator("#milestones")
+    board.get_by_label("Title").fill("Pricing workshop")
+    board.get_by_role("radio", name="Reflection").check()
+    board.get_by_role("button", name="Add milestone").click()
+    card = page.locator(".status-col-agreed .ws-milestone", has_text="Pricing workshop")
+    expect(card).to_be_visible()
+    card.get_by_label("Status of Pricing workshop").select_option("done")
+    done = page.locator(".phase-reflection .status-col-done .ws-milestone", has_text="Pricing workshop")
+    expect(done).to_be_visible()
+    milestone = Milestone.objects.get()
+    assert milestone.status == "done" and milestone.completed_at is not None and milestone.phase == "reflection"
+    card = page.locator(".status-col-done .ws-milestone", has_text="Pricing workshop")
+    card.locator("summary").click()
+    card.get_by_placeholder("Add a comment…").fill("Done with the *client's* team")
+    card.get_by_role("button", name="Comment").click()
+    expect(page.locator(f"#milestone-{milestone.pk} .ws-comment-list em")).to_have_text("client's")
+
+
+def test_read_the_health_card_and_acknowledge_a_flag(page, login, consultant, engagement):
+    components = {"depth": {"value": 0.35, "weight": 0.3, "share": 0.6, "points": 21.0,
+                            "evidence": {"consultative_minutes": 210, "minutes": 600}}}
+    for months in range(6, 0, -1):
+        factories.HealthSnapshotFactory(engagement=engagement, date=TODAY - dt.timedelta(days=30 * months),
+                                        score=80 - months, depth=0.6)
+    factories.HealthSnapshotFactory(engagement=engagement, score=58, state="transactional", depth=0.35,
+                                    components=components)
+    factories.FlagFactory(engagement=engagement, kind="drift_to_transactional", severity="high",
+                          evidence={"depth_window": 0.35, "depth_baseline": 0.7})
+    login(page, consultant)
+    page.goto(f"/engagements/{engagement.pk}/")
+    card = page.locator("#health")
+    expect(card.locator(".score-number")).to_have_text("58")
+    expect(card).to_contain_text("Transactional")
+    expect(card).to_contain_text("Depth: consultative share of session time")
+    expect(card).to_contain_text("Consultative minutes 210")
+    expect(page.locator("#health-chart")).to_have_attribute("data-drawn", "1")
+    flag = page.locator(".flag-card")
+    expect(flag).to_contain_text("Drift to transactional")
+    expect(flag).to_contain_text("Consultative share, baseline")
+    expect(flag).to_contain_text("70 %")
+    flag.get_by_role("button", name="Acknowledge").click()
+    expect(page.locator(".flag-card .flag-status")).to_have_text("Acknowledged")
+    page.locator(".flag-card summary", has_text="Add a note").click()
+    page.locator(".flag-card").get_by_label("Note").fill("Strategy lunch with the new CMO booked")
+    page.locator(".flag-card").get_by_role("button", name="Add note").click()
+    page.locator(".flag-card summary", has_text="History").click()
+    expect(page.locator(".flag-history")).to_contain_text("Strategy lunch with the new CMO booked")
+
+
+def test_close_an_engagement_from_a_flag_resolved_with_end(page, login, manager, engagement):
+    sponsor = factories.ContactFactory(client=engagement.client, name="Sam Sponsor", is_sponsor=True,
+                                       sponsor_since=TODAY)
+    flag = factories.FlagFactory(engagement=engagement)
+    page.on("dialog", lambda dialog: dialog.accept())
+    login(page, manager)
+    page.goto(f"/engagements/{engagement.pk}/")
+    card = page.locator(f"#flag-{flag.pk}")
+    card.locator("summary", has_text="Resolve").click()
+    card.get_by_role("radio", name=re.compile("End the engagement well")).check()
+    card.get_by_label("What will be done, by when").fill("Hand over to the in-house team by July")
+    card.get_by_role("button", name="Resolve").click()
+    page.wait_for_url(f"**/engagements/{engagement.pk}/close/")
+    page.get_by_label("Why does the engagement end?").select_option("relationship")
+    page.get_by_role("button", name="Close the engagement").click()
+    expect(page.locator(".field-invalid")).to_contain_text("This field is required")  # the retrospective
+    page.get_by_label("Handover notes").fill("Playbooks in the shared drive")
+    page.get_by_label("Retrospective").fill("We let KPI reviews replace strategy talks.")
+    expect(page.get_by_role("checkbox", name=re.compile("Sam Sponsor"))).to_be_checked()
+    page.get_by_role("button", name="Close the engagement").click()
+    page.wait_for_url(f"**/engagements/{engagement.pk}/")
+    expect(page.locator(".closure-record")).to_contain_text("We let KPI reviews replace strategy talks.")
+    engagement.refresh_from_db()
+    assert engagement.status == Engagement.Status.CLOSED
+    assert Flag.objects.get().action_plan == "end"
+    assert list(PulseRequest.objects.values_list("contact", flat=True)) == [sponsor.pk]
+
+
+def test_an_edit_conflict_on_a_milestone_loses_neither_change(page, login, consultant, engagement):
+    milestone = factories.MilestoneFactory(engagement=engagement, title="Roadmap")
+    login(page, consultant)
+    page.goto(f"/engagements/milestones/{milestone.pk}/edit/")
+    page.get_by_label("Title").fill("Roadmap, my version")
+    # Meanwhile a colleague saves the same milestone.
+    services.milestone_update(milestone=Milestone.objects.get(pk=milestone.pk), title="Roadmap, their version",
+                              status="in_progress")
+    page.get_by_role("button", name="Save").click()
+    conflict = page.locator(".conflict")
+    expect(conflict).to_contain_text("Someone else changed this milestone")
+    expect(conflict).to_contain_text("Roadmap, their version")
+    expect(conflict).to_contain_text("Roadmap, my version")
+    expect(page.get_by_label("Title")).to_have_value("Roadmap, my version")
+    milestone.refresh_from_db()
+    assert milestone.title == "Roadmap, their version"
+    page.get_by_role("button", name="Save my version").click()
+    page.wait_for_url(f"**/engagements/{engagement.pk}/**")
+    milestone.refresh_from_db()
+    assert milestone.title == "Roadmap, my version" and milestone.status == "agreed"
+
+
+def test_demo_pages_at_desktop_and_phone_widths(page, live_server, login, screenshot):
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    consultant = User.objects.get(email="consultant@example.com")
+    login(page, consultant, "rapport-demo")
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("My engagements")
+    assert page.locator(".engagement-table tbody tr").count() >= 3
+    screenshot(page, "home", widths=(1280, 390))
+    page.get_by_role("link", name=re.compile("Brand positioning")).click()
+    expect(page.locator("#health .score-number")).to_be_visible()
+    expect(page.locator("#health-chart")).to_have_attribute("data-drawn", "1")
+    screenshot(page, "engagement", widths=(1280, 390))
+    page.locator("a.nav-cta").click()  # the "Log a session" button in the navigation
+    expect(page.get_by_role("heading", level=1)).to_have_text("Log a session")
+    screenshot(page, "log-session", widths=(1280, 390))
