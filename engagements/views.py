@@ -60,7 +60,13 @@ def home(request):
         next_sort = (key if descending else f"-{key}") if current else (f"-{key}" if key == "flags" else key)
         columns.append({"key": key, "label": label, "sort": next_sort,
                         "aria_sort": ("descending" if descending else "ascending") if current else ""})
+    sort_choices = [("client", _("Client")), ("health", _("Health, lowest first")),
+                    ("-health", _("Health, highest first")),
+                    ("last_session", _("Last session, most recent first")),
+                    ("-last_session", _("Last session, longest ago first")), ("-flags", _("Most open flags")),
+                    ("status", _("Status"))]
     return render(request, "engagements/home.html", {
+        "sort_choices": sort_choices,
         "page": page, "engagements": page.object_list, "columns": columns, "sort": sort,
         "include_closed": include_closed, "is_manager": access.can_manage_flags(request.user),
     })
