@@ -6,6 +6,8 @@ carries the event name, the user id or the e-mail tried, and the client address.
 
 import logging
 
+from axes.signals import user_locked_out
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
@@ -13,11 +15,15 @@ logger = logging.getLogger("rapport.security")
 
 
 def client_ip(request) -> str | None:
+    """The client's address: REMOTE_ADDR, or behind our proxy the address it forwarded."""
     if request is None:
         return None
-    # REMOTE_ADDR is the proxy when behind one; X-Forwarded-For is only as honest as the proxy.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    return forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR")
+    if settings.BEHIND_PROXY:
+        # The proxy appends the address it saw; anything before it could be forged by the client.
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if forwarded:
+            return forwarded[-1]
+    return request.META.get("REMOTE_ADDR")
 
 
 def security_event(event: str, *, request=None, **fields) -> None:
@@ -41,3 +47,8 @@ def _login_failed(sender, credentials, request=None, **kwargs):
     # Django already masks the password in ``credentials``; keep only who was tried.
     tried = credentials.get("username") or credentials.get("email")
     security_event("login_failed", request=request, tried=str(tried)[:254] if tried else None)
+
+
+@receiver(user_locked_out)
+def _locked_out(sender, request, username, ip_address, **kwargs):
+    security_event("lockout", request=request, tried=str(username)[:254] if username else None)

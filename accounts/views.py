@@ -1,6 +1,9 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import ngettext
 
 from accounts import access
 from accounts.models import Role
@@ -23,3 +26,13 @@ def home(request):
         "engagements": engagement_list(user=request.user),
         "role": role,
     })
+
+
+def locked_out(request, original_response=None, credentials=None):
+    """What django-axes answers while an account is locked: a page, or JSON for the API."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    message = ngettext("Too many failed sign-ins. Try again in %(minutes)d minute.",
+                       "Too many failed sign-ins. Try again in %(minutes)d minutes.", minutes) % {"minutes": minutes}
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message, "code": "locked_out"}, status=429)
+    return render(request, "registration/locked_out.html", {"message": message}, status=429)
