@@ -14,7 +14,8 @@ ANY = [("", _("Any"))]
 
 class PortfolioFilterForm(forms.Form):
     lead = forms.ModelChoiceField(label=_("Lead"), queryset=None, required=False, empty_label=_("Any"))
-    client = forms.ModelChoiceField(label=_("Client"), queryset=None, required=False, empty_label=_("Any"))
+    client = forms.CharField(label=_("Client"), required=False, max_length=100,
+                             widget=forms.TextInput(attrs={"placeholder": _("Name contains…"), "type": "search"}))
     status = forms.ChoiceField(label=_("Status"), required=False)
     mode = forms.ChoiceField(label=_("Mode"), required=False, choices=ANY + list(Mode.choices))
     state = forms.ChoiceField(label=_("State"), required=False, choices=ANY + list(State.choices))
@@ -26,7 +27,6 @@ class PortfolioFilterForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["lead"].queryset = selectors.portfolio_leads(user=user)
-        self.fields["client"].queryset = selectors.portfolio_clients(user=user)
         live = selectors.live_engagement_statuses()
         self.fields["status"].choices = ANY + [(v, label) for v, label in Engagement.Status.choices if v in live]
         for name in ("score_min", "score_max"):
@@ -42,9 +42,9 @@ class PortfolioFilterForm(forms.Form):
     def filters(self) -> selectors.PortfolioFilters:
         """The filters to apply: what validated; a field with an error is left out, not guessed."""
         data = self.cleaned_data if self.is_bound and hasattr(self, "cleaned_data") else {}
-        lead, client = data.get("lead"), data.get("client")
+        lead = data.get("lead")
         return selectors.PortfolioFilters(
-            lead=lead.pk if lead else None, client=client.pk if client else None,
+            lead=lead.pk if lead else None, client=(data.get("client") or "").strip(),
             status=data.get("status") or "", mode=data.get("mode") or "", state=data.get("state") or "",
             flag_kind=data.get("flag_kind") or "",
             score_min=data.get("score_min"), score_max=data.get("score_max"),

@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 from django.db.models import (
     Avg,
     Case,
+    CharField,
     Count,
     DateField,
     Exists,
-    ExpressionWrapper,
     F,
     FilteredRelation,
+    FloatField,
     IntegerField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -35,7 +37,6 @@ from django.utils import timezone
 
 from accounts import access
 from accounts.models import User
-from clients.models import Client
 from engagements.models import Engagement, Session
 from health.conf import health_config
 from health.models import Flag, HealthSnapshot
@@ -66,7 +67,7 @@ class PortfolioFilters:
     """What the manager narrowed the portfolio to; empty values mean "any"."""
 
     lead: int | None = None
-    client: int | None = None
+    client: str = ""  # part of the client's name
     status: str = ""
     mode: str = ""
     state: str = ""
@@ -111,65 +112,89 @@ def normalise_sort(sort: str | None) -> str:
     return sort if sort.lstrip("-") in SORTS else DEFAULT_SORT
 
 
-def _latest_snapshot_date() -> Subquery:
-    return Subquery(HealthSnapshot.objects.filter(engagement_id=OuterRef("pk")).order_by("-date")
-                    .values("date")[:1], output_field=DateField())
+def portfolio_date() -> dt.date | None:
+    """The newest snapshot date in the database (one index-only query): the nightly run's last date."""
+    return HealthSnapshot.objects.aggregate(newest=Max("date"))["newest"]
 
 
-def _days_before(days: int) -> ExpressionWrapper:
-    return ExpressionWrapper(F("latest_on") - dt.timedelta(days=days), output_field=DateField())
+_FIGURES = {
+    "latest_on": ("date", DateField()),
+    "score": ("score", FloatField()),
+    "mode": ("mode", CharField()),
+    "state": ("state", CharField()),
+    "depth": ("depth", FloatField()),
+    "balance": ("balance", FloatField()),
+    "days_since_session": ("days_since_last_session", IntegerField()),
+}
+
+
+def with_latest_snapshot(queryset: QuerySet[Engagement], *, as_of: dt.date | None,
+                         past_days: tuple[int, ...] = ()) -> QuerySet[Engagement]:
+    """Annotate engagements with their latest snapshot's figures, and ``score_<n>`` / ``change_<n>``
+    against the snapshot ``n`` days before ``as_of``.
+
+    Joins on constant dates so each engagement costs one probe of the (engagement, date) index:
+    the snapshot of ``as_of`` (the nightly run's date), else of the day before (a rescore early in
+    the morning made ``as_of`` today before the nightly run), else — only for engagements neither
+    run scored — the newest one, found by a correlated subquery PostgreSQL evaluates just for them.
+    """
+    if as_of is None:
+        return queryset.annotate(**{name: Value(None, output_field=out) for name, (_f, out) in _FIGURES.items()},
+                                 **{f"score_{n}": Value(None, output_field=FloatField()) for n in past_days},
+                                 **{f"change_{n}": Value(None, output_field=FloatField()) for n in past_days})
+    qs = queryset.annotate(
+        snap_0=FilteredRelation("health_snapshots", condition=Q(health_snapshots__date=as_of)),
+        snap_1=FilteredRelation("health_snapshots", condition=Q(health_snapshots__date=as_of - dt.timedelta(days=1))),
+        **{f"past_{n}": FilteredRelation("health_snapshots",
+                                         condition=Q(health_snapshots__date=as_of - dt.timedelta(days=n)))
+           for n in past_days},
+    )
+    newest = HealthSnapshot.objects.filter(engagement_id=OuterRef("pk")).order_by("-date")
+
+    def pick(field, output):
+        return Case(When(snap_0__id__isnull=False, then=F(f"snap_0__{field}")),
+                    When(snap_1__id__isnull=False, then=F(f"snap_1__{field}")),
+                    default=Subquery(newest.values(field)[:1]), output_field=output)
+
+    qs = qs.annotate(**{name: pick(field, out) for name, (field, out) in _FIGURES.items()})
+    return qs.annotate(**{f"score_{n}": F(f"past_{n}__score") for n in past_days},
+                       **{f"change_{n}": F("score") - F(f"past_{n}__score") for n in past_days})
 
 
 def portfolio(*, user: User, filters: PortfolioFilters | None = None, sort: str = DEFAULT_SORT) -> QuerySet[Engagement]:
     """Live engagements the user may see, each with its latest snapshot's figures and their change.
 
-    One query. ``score``, ``mode``, ``state``, ``depth``, ``balance``, ``days_since_session`` come
-    from the latest snapshot (dated ``latest_on``); ``change_30`` / ``change_90`` compare its
-    score with the snapshots 30 and 90 days earlier; ``live_flags`` counts flags still live.
+    One query (plus one for the newest snapshot date). ``score``, ``mode``, ``state``, ``depth``,
+    ``balance``, ``days_since_session`` come from the latest snapshot (dated ``latest_on``);
+    ``change_30`` / ``change_90`` compare its score with the snapshots 30 and 90 days before the
+    portfolio date; ``live_flags`` counts flags still live.
     """
     filters = filters or PortfolioFilters()
     live = Flag.objects.filter(engagement_id=OuterRef("pk"), status__in=Flag.LIVE_STATUSES)
-    qs = (
-        access.health_visible_engagements_for(user)
-        .filter(status__in=live_engagement_statuses())
-        .select_related("client", "lead")
-        .annotate(latest_on=_latest_snapshot_date())
-        .annotate(
-            latest=FilteredRelation("health_snapshots", condition=Q(health_snapshots__date=F("latest_on"))),
-            past_30=FilteredRelation("health_snapshots", condition=Q(health_snapshots__date=_days_before(30))),
-            past_90=FilteredRelation("health_snapshots", condition=Q(health_snapshots__date=_days_before(90))),
-        )
-        .annotate(
-            score=F("latest__score"),
-            mode=F("latest__mode"),
-            state=F("latest__state"),
-            depth=F("latest__depth"),
-            balance=F("latest__balance"),
-            days_since_session=F("latest__days_since_last_session"),
-            score_30=F("past_30__score"),
-            score_90=F("past_90__score"),
-            change_30=F("latest__score") - F("past_30__score"),
-            change_90=F("latest__score") - F("past_90__score"),
-            live_flags=Coalesce(Subquery(live.order_by().values("engagement_id").annotate(n=Count("id"))
-                                         .values("n")[:1], output_field=IntegerField()), 0),
-        )
+    qs = with_latest_snapshot(
+        access.health_visible_engagements_for(user).filter(status__in=live_engagement_statuses())
+        .select_related("client", "lead"),
+        as_of=portfolio_date(), past_days=(30, 90),
+    ).annotate(
+        live_flags=Coalesce(Subquery(live.order_by().values("engagement_id").annotate(n=Count("id"))
+                                     .values("n")[:1], output_field=IntegerField()), 0),
     )
     if filters.lead:
         qs = qs.filter(lead_id=filters.lead)
     if filters.client:
-        qs = qs.filter(client_id=filters.client)
+        qs = qs.filter(client__name__icontains=filters.client)
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.mode:
-        qs = qs.filter(latest__mode=filters.mode)
+        qs = qs.filter(mode=filters.mode)
     if filters.state:
-        qs = qs.filter(latest__state=filters.state)
+        qs = qs.filter(state=filters.state)
     if filters.flag_kind:
         qs = qs.filter(Exists(live.filter(kind=filters.flag_kind)))
     if filters.score_min is not None:
-        qs = qs.filter(latest__score__gte=filters.score_min)
+        qs = qs.filter(score__gte=filters.score_min)
     if filters.score_max is not None:
-        qs = qs.filter(latest__score__lte=filters.score_max)
+        qs = qs.filter(score__lte=filters.score_max)
     return qs.order_by(*_order(sort))
 
 
@@ -243,7 +268,7 @@ def relationship_map(queryset: QuerySet[Engagement], *, total: int, today: dt.da
     """
     today = today or timezone.localdate()
     rows = list(
-        queryset.filter(latest__balance__isnull=False, latest__depth__isnull=False)
+        queryset.filter(balance__isnull=False, depth__isnull=False)
         .order_by(F("score").asc(nulls_last=True), "client__name", "title", "pk")
         .values("pk", "title", "client__name", "lead__full_name", "score", "balance", "depth", "mode", "state")[:limit]
     )
@@ -419,12 +444,6 @@ def portfolio_leads(*, user: User) -> QuerySet[User]:
     return User.objects.filter(pk__in=leading.values("lead_id")).order_by("full_name", "email")
 
 
-def portfolio_clients(*, user: User) -> QuerySet[Client]:
-    """Clients with a live engagement, for the client filter."""
-    live = access.health_visible_engagements_for(user).filter(status__in=live_engagement_statuses())
-    return Client.objects.filter(pk__in=live.values("client_id")).order_by("name")
-
-
 # --- Weekly digest ----------------------------------------------------------------------------
 
 DIGEST_LIMIT = 10
@@ -439,13 +458,10 @@ def new_flags(*, user: User, since: dt.date) -> QuerySet[Flag]:
 
 def score_drops(*, user: User, days: int, limit: int = DIGEST_LIMIT) -> list[Engagement]:
     """The live engagements whose score fell most over ``days`` (latest snapshot against ``days`` before it)."""
-    qs = (access.health_visible_engagements_for(user).filter(status__in=live_engagement_statuses())
-          .select_related("client", "lead")
-          .annotate(latest_on=_latest_snapshot_date())
-          .annotate(latest=FilteredRelation("health_snapshots", condition=Q(health_snapshots__date=F("latest_on"))),
-                    past=FilteredRelation("health_snapshots", condition=Q(health_snapshots__date=_days_before(days))))
-          .annotate(score=F("latest__score"), past_score=F("past__score"),
-                    change=F("latest__score") - F("past__score"))
+    qs = (with_latest_snapshot(access.health_visible_engagements_for(user)
+                               .filter(status__in=live_engagement_statuses()).select_related("client", "lead"),
+                               as_of=portfolio_date(), past_days=(days,))
+          .annotate(past_score=F(f"score_{days}"), change=F(f"change_{days}"))
           .filter(change__lt=0).order_by("change", "client__name", "title"))
     return list(qs[:limit])
 
@@ -453,11 +469,8 @@ def score_drops(*, user: User, days: int, limit: int = DIGEST_LIMIT) -> list[Eng
 def gone_quiet(*, user: User, limit: int = 50) -> list[Engagement]:
     """Live engagements with no session for at least twice their planned cadence, longest silence first."""
     factor = health_config().cadence_gap_factor
-    qs = (access.health_visible_engagements_for(user).filter(status=Engagement.Status.ACTIVE)
-          .select_related("client", "lead")
-          .annotate(latest_on=_latest_snapshot_date())
-          .annotate(latest=FilteredRelation("health_snapshots", condition=Q(health_snapshots__date=F("latest_on"))))
-          .annotate(days_since_session=F("latest__days_since_last_session"))
+    qs = (with_latest_snapshot(access.health_visible_engagements_for(user).filter(status=Engagement.Status.ACTIVE)
+                               .select_related("client", "lead"), as_of=portfolio_date())
           .filter(days_since_session__gte=F("planned_cadence_days") * factor)
           .order_by(F("days_since_session").desc(), "client__name"))
     return list(qs[:limit])

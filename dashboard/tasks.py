@@ -34,7 +34,7 @@ def send_weekly_digests(today: str | None = None) -> int:
 
 
 def weekly_digests(*, today: dt.date) -> int:
-    """Build and send the digests; returns how many were sent. A fixed number of queries per manager."""
+    """Build and send the digests; returns how many were sent. Seven queries per manager, whatever the portfolio."""
     sent = 0
     messages = []
     for manager in notifications.active_managers():

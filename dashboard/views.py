@@ -14,7 +14,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -41,12 +41,21 @@ def manager_required(view):
     return wrapper
 
 
-def detail_url(engagement_id: int) -> str | None:
-    """The engagement page, once the engagements workspace provides it."""
+_PLACEHOLDER = 2147483647
+
+
+@functools.cache
+def _detail_pattern() -> str | None:
     try:
-        return reverse("engagements:detail", args=[engagement_id])
+        return reverse("engagements:detail", args=[_PLACEHOLDER])
     except NoReverseMatch:
         return None
+
+
+def detail_url(engagement_id: int) -> str | None:
+    """The engagement page, once the engagements workspace provides it (reversed once, not per row)."""
+    pattern = _detail_pattern()
+    return pattern.replace(str(_PLACEHOLDER), str(engagement_id)) if pattern else None
 
 
 def _portfolio_form(request) -> PortfolioFilterForm:
@@ -54,6 +63,18 @@ def _portfolio_form(request) -> PortfolioFilterForm:
     if form.is_bound:
         form.is_valid()
     return form
+
+
+def _change(value: float | None) -> tuple[str, str, str] | None:
+    """(css class, arrow, rounded signed value) of a score change, for the table."""
+    if value is None:
+        return None
+    rounded = round(value)
+    if rounded < 0:
+        return "change change-down", "▼", number_format(rounded)
+    if rounded > 0:
+        return "change change-up", "▲", "+" + number_format(rounded)
+    return "change", "", "0"
 
 
 def _querystring(request, **changes) -> str:
@@ -81,6 +102,7 @@ def home(request):
     today = timezone.localdate()
     for row in page.object_list:
         row.detail_url = detail_url(row.pk)
+        row.changes = [_change(row.change_30), _change(row.change_90)]
         # The snapshot counted days up to its own date; add the days since it was taken.
         if row.days_since_session is not None and row.latest_on:
             row.days_since_session += (today - row.latest_on).days

@@ -75,6 +75,7 @@
         pointRadius: 2,
         pointHoverRadius: 3,
         tension: 0.25,
+        clip: 10,
         parsing: false,
         rapportTrail: p
       };
@@ -88,6 +89,7 @@
       pointBorderWidth: 1.5,
       pointRadius: data.points.length > 60 ? 5 : 7,
       pointHoverRadius: 9,
+      clip: 10,
       parsing: false
     };
     var chart = new window.Chart(canvas, {
@@ -95,6 +97,7 @@
       options: {
         maintainAspectRatio: false,
         animation: false,
+        layout: {padding: {top: 10, right: 10}},
         scales: {
           x: {type: "linear", min: 0, max: 1,
               title: {display: true, text: labels.consultant_driven + "  ←  " + labels.x + "  →  " + labels.client_driven},

@@ -72,7 +72,7 @@ def test_the_weekly_digest_lists_new_flags_score_drops_and_quiet_relationships(m
     factories.FlagFactory(engagement=falling, kind="feedback_decline", severity="medium", raised_on=ago(2))
     factories.FlagFactory(engagement=quiet, kind="one_sided", raised_on=ago(20))  # older than a week
 
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(16):  # seven per manager, whatever the portfolio size
         sent = send_weekly_digests.delay(TODAY.isoformat()).get()
     assert sent == 2
     assert sorted(m.to[0] for m in mail.outbox) == sorted([manager.email, other_manager.email])

@@ -76,7 +76,7 @@ def test_filters_narrow_the_portfolio(client, manager):
     assert titles("?state=transactional") == ["Drifted"]
     assert titles("?flag_kind=drift_to_transactional") == ["Drifted"]
     assert titles(f"?lead={lead.pk}") == ["Drifted"]
-    assert titles(f"?client={healthy.client_id}") == ["Healthy"]
+    assert titles(f"?client={healthy.client.name[2:].upper()}") == ["Healthy"]
     assert titles("?score_min=50&score_max=90") == ["Healthy"]
     assert titles("?mode=co_production&sort=-score") == ["Healthy", "Drifted"]
 

@@ -1,0 +1,64 @@
+"""The manager's dashboard in a real browser, on the demo portfolio."""
+
+import os
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from health.models import Flag
+from tests.browser.conftest import SCREENSHOTS
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DRIFTED = "Brand positioning"  # Helios Energy: a new CMO, and the conversations slid to KPI reviews
+
+
+def test_manager_maps_the_portfolio_filters_the_drift_and_resolves_its_flag(page, live_server, login, screenshot):
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    manager = User.objects.get(email="manager@example.com")
+    login(page, manager, password="rapport-demo")
+
+    page.goto("/dashboard/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Portfolio"
+    canvas = page.locator("#relationship-map")
+    page.wait_for_function("document.getElementById('relationship-map').dataset.points !== undefined")
+    plotted = int(canvas.get_attribute("data-points"))
+    assert plotted >= 10  # every scored demo engagement with a balance and a depth
+    page.wait_for_selector("#score-distribution", state="attached")  # the trends arrive through HTMX
+    screenshot(page, "dashboard")
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":  # the map alone, for the README
+        page.locator("#map").screenshot(path=str(SCREENSHOTS / "map-1280.png"))
+
+    page.locator(".dash-filters summary").click()
+    page.get_by_label("State").select_option("transactional")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_url("**/dashboard/?*state=transactional*")
+    titles = page.locator(".dash-table tbody tr td:nth-child(2)").all_inner_texts()
+    assert DRIFTED in titles
+    assert "Omnichannel strategy" not in titles  # a healthy consultative relationship is filtered out
+
+    page.get_by_role("link", name="Flags", exact=True).click()
+    flag = Flag.objects.get(engagement__title=DRIFTED, kind="drift_to_transactional", status__in=Flag.LIVE_STATUSES)
+    card = page.locator(f"#flag-{flag.pk}")
+    assert "Helios Energy" in card.inner_text()
+    screenshot(page, "flags")
+    card.get_by_text("Resolve", exact=True).first.click()
+    card.get_by_label("Repair the relationship").check()
+    card.get_by_label("What will be done, by when").fill(
+        "Workshop with the new CMO on the 2027 positioning by 15 December; Camille leads.")
+    card.get_by_role("button", name="Resolve").click()
+    page.locator(f"#flag-{flag.pk}").wait_for(state="detached")
+    page.reload()
+    assert page.locator(f"#flag-{flag.pk}").count() == 0
+    flag.refresh_from_db()
+    assert (flag.status, flag.action_plan) == ("resolved", "repair")
+
+
+def test_a_consultant_or_a_client_opening_the_dashboard_gets_404(page, login, consultant, client_user):
+    for user in (consultant, client_user):
+        login(page, user)
+        for url in ("/dashboard/", "/dashboard/flags/"):
+            response = page.goto(url)
+            assert response.status == 404
+        page.context.clear_cookies()
