@@ -17,6 +17,9 @@
     var question = form.getAttribute && form.getAttribute("data-confirm");
     if (question && !window.confirm(question)) {
       event.preventDefault();
+      // Capture phase on the document: stopping here keeps htmx's own submit handler on the form
+      // from sending the request anyway.
+      event.stopImmediatePropagation();
     }
   }, true);
 })();
