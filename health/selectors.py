@@ -2,30 +2,22 @@
 
 ``health_facts`` is the engine's input: for a batch of engagements and one scoring date it runs a
 fixed number of GROUP BY queries (one per table, each with conditional aggregates for the window W
-and the baseline B), whatever the batch size. The other functions are unscoped read helpers for
-pages and the API; who may see what is decided by ``accounts.access``, not here.
+and the baseline B), whatever the batch size. They are written in SQL, in one place
+(``_batch_sql``), because the engine runs them for every engagement every night and compiling
+querysets cost as much as running them (docs/health.md, Benchmark). The other functions are
+unscoped read helpers for pages and the API; who may see what is decided by ``accounts.access``,
+not here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from collections.abc import Iterable, Sequence
 
-from django.db.models import (
-    Case,
-    Count,
-    Exists,
-    F,
-    IntegerField,
-    Max,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
+from django.db import connection
+from django.db.models import Case, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from clients.models import Contact, SponsorPeriod
@@ -49,126 +41,211 @@ def engagement_ids_to_score(*, as_of: dt.date, statuses: Sequence[str]) -> list[
 def health_facts(*, engagement_ids: Iterable[int], windows: scoring.Windows) -> dict[int, scoring.EngagementFacts]:
     """The aggregates ``scoring.assess`` needs, for every engagement of the batch started by the date.
 
-    Seven queries for any batch size (one when no engagement qualifies). Rows dated after the
-    scoring date are never read, so the same call backfills history.
+    Six statements for any batch size (one when no engagement qualifies): the batch's ids travel as
+    one parameter and the SQL text is built once per process, so neither grows with the batch. Rows
+    dated after the scoring date are never read, so the same call backfills history.
     """
-    as_of = windows.as_of
-    end = day_start(as_of + dt.timedelta(days=1))
-    window_start = day_start(windows.window_start)
-    baseline_start = day_start(windows.baseline_start)
-
+    sql = _batch_sql(connection.vendor, timezone.get_current_timezone_name())
+    params = _batch_params(engagement_ids, windows)
     facts: dict[int, scoring.EngagementFacts] = {}
     client_of: dict[int, int] = {}
-    for pk, client_id, start, cadence in (
-        Engagement.objects.filter(id__in=list(engagement_ids), start__lte=as_of).order_by()
-        .values_list("id", "client_id", "start", "planned_cadence_days")
-    ):
-        facts[pk] = scoring.EngagementFacts(engagement_id=pk, start=start, planned_cadence_days=cadence)
-        client_of[pk] = client_id
-    if not facts:
-        return facts
-    ids = list(facts)
+    with connection.cursor() as cursor:
+        cursor.execute(sql["engagements"], params)
+        for pk, client_id, start, cadence in cursor.fetchall():
+            facts[pk] = scoring.EngagementFacts(engagement_id=pk, start=_date(start), planned_cadence_days=cadence)
+            client_of[pk] = client_id
+        if not facts:
+            return facts
+        # Only the engagements started by the date: the reads below need no join to filter them.
+        params["ids"] = _ids_param(facts)
 
-    in_w = Q(start__gte=window_start)
-    in_b = Q(start__lt=window_start)
-    consultative = Q(focus__in=Session.CONSULTATIVE_FOCUSES)
-    for row in (
-        Session.objects.filter(engagement_id__in=ids, start__gte=baseline_start, start__lt=end)
-        .values("engagement_id").order_by()
-        .annotate(
-            sessions_w=Count("id", filter=in_w),
-            minutes_w=Sum("duration_minutes", filter=in_w, default=0),
-            consultative_minutes_w=Sum("duration_minutes", filter=in_w & consultative, default=0),
-            advice_w=Count("id", filter=in_w & Q(advice_requested=True)),
-            client_initiated_w=Count("id", filter=in_w & Q(initiated_by=Side.CLIENT)),
-            sessions_b=Count("id", filter=in_b),
-            minutes_b=Sum("duration_minutes", filter=in_b, default=0),
-            consultative_minutes_b=Sum("duration_minutes", filter=in_b & consultative, default=0),
-            last_start=Max("start"),
-        )
-    ):
-        f = facts[row.pop("engagement_id")]
-        last_start = row.pop("last_start")
-        f.last_session_on = timezone.localtime(last_start).date()
-        for name, value in row.items():
-            setattr(f, name, value)
+        cursor.execute(sql["sessions"], params)
+        for (pk, sessions_w, minutes_w, consultative_minutes_w, advice_w, client_initiated_w, sessions_b, minutes_b,
+             consultative_minutes_b, last_session_on, sponsor_or_executive_w) in cursor.fetchall():
+            f = facts[pk]
+            f.sessions_w, f.minutes_w, f.consultative_minutes_w = sessions_w, minutes_w, consultative_minutes_w
+            f.advice_w, f.client_initiated_w = advice_w, client_initiated_w
+            f.sessions_b, f.minutes_b, f.consultative_minutes_b = sessions_b, minutes_b, consultative_minutes_b
+            f.last_session_on = _date(last_session_on)
+            f.sponsor_or_executive_w = sponsor_or_executive_w
 
-    # A session counts once however many executives attended. "Sponsor" is whoever the history says
-    # was sponsor on the scoring date; seniority has no history, so it is today's.
-    is_sponsor_on_date = Exists(
-        SponsorPeriod.objects.filter(contact_id=OuterRef("contact_id"), start__lte=as_of)
-        .filter(Q(end__isnull=True) | Q(end__gte=as_of))
-    )
-    attendance = Session.client_attendees.through.objects
-    for engagement_id, sessions in (
-        attendance.filter(session__engagement_id__in=ids, session__start__gte=window_start, session__start__lt=end)
-        .filter(Q(contact__seniority=Contact.Seniority.EXECUTIVE) | is_sponsor_on_date)
-        .values("session__engagement_id").order_by()
-        .annotate(sessions=Count("session_id", distinct=True))
-        .values_list("session__engagement_id", "sessions")
-    ):
-        facts[engagement_id].sponsor_or_executive_w = sessions
+        cursor.execute(sql["milestones"], params)
+        for pk, proposed, proposed_by_client, approvals, due, on_time in cursor.fetchall():
+            f = facts[pk]
+            f.milestones_proposed_w, f.milestones_proposed_by_client_w = proposed, proposed_by_client
+            f.approvals_w, f.milestones_due_w, f.milestones_on_time_w = approvals, due, on_time
 
-    # A milestone due today is not late yet, so "due in W" means the due date passed within W.
-    due_in_w = (Q(due_date__gte=windows.window_start, due_date__lt=as_of)
-                & ~Q(status=Milestone.Status.DROPPED))
-    proposed_in_w = Q(created_at__gte=window_start)
-    approved_in_w = Q(approved_at__gte=window_start, approved_at__lt=end)
-    for row in (
-        Milestone.objects.filter(engagement_id__in=ids, created_at__lt=end)
-        .filter(proposed_in_w | approved_in_w | due_in_w)
-        .values("engagement_id").order_by()
-        .annotate(
-            milestones_proposed_w=Count("id", filter=proposed_in_w),
-            milestones_proposed_by_client_w=Count("id", filter=proposed_in_w & Q(proposed_by=Side.CLIENT)),
-            approvals_w=Count("id", filter=approved_in_w),
-            milestones_due_w=Count("id", filter=due_in_w),
-            milestones_on_time_w=Count("id", filter=due_in_w & Q(completed_at__date__lte=F("due_date"))),
-        )
-    ):
-        f = facts[row.pop("engagement_id")]
-        for name, value in row.items():
-            setattr(f, name, value)
+        cursor.execute(sql["comments"], params)
+        for pk, comments, client_comments in cursor.fetchall():
+            facts[pk].comments_w, facts[pk].client_comments_w = comments, client_comments
 
-    for engagement_id, comments, client_comments in (
-        MilestoneComment.objects.filter(milestone__engagement_id__in=ids, created_at__gte=window_start,
-                                        created_at__lt=end)
-        .values("milestone__engagement_id").order_by()
-        .annotate(comments=Count("id"), client_comments=Count("id", filter=Q(side=Side.CLIENT)))
-        .values_list("milestone__engagement_id", "comments", "client_comments")
-    ):
-        facts[engagement_id].comments_w = comments
-        facts[engagement_id].client_comments_w = client_comments
+        cursor.execute(sql["feedback"], params)
+        for (pk, client_sum_w, client_count_w, client_sum_b, client_count_b, consultant_sum_w,
+             consultant_count_w) in cursor.fetchall():
+            f = facts[pk]
+            f.client_rating_sum_w, f.client_ratings_w = client_sum_w, client_count_w
+            f.client_rating_sum_b, f.client_ratings_b = client_sum_b, client_count_b
+            f.consultant_rating_sum_w, f.consultant_ratings_w = consultant_sum_w, consultant_count_w
 
-    client_w = Q(side=Side.CLIENT, submitted_at__gte=window_start)
-    client_b = Q(side=Side.CLIENT, submitted_at__lt=window_start)
-    consultant_w = Q(side=Side.CONSULTANT, submitted_at__gte=window_start)
-    for row in (
-        FeedbackResponse.objects.filter(engagement_id__in=ids, submitted_at__gte=baseline_start, submitted_at__lt=end)
-        .values("engagement_id").order_by()
-        .annotate(
-            client_rating_sum_w=Sum("rating", filter=client_w, default=0),
-            client_ratings_w=Count("id", filter=client_w),
-            client_rating_sum_b=Sum("rating", filter=client_b, default=0),
-            client_ratings_b=Count("id", filter=client_b),
-            consultant_rating_sum_w=Sum("rating", filter=consultant_w, default=0),
-            consultant_ratings_w=Count("id", filter=consultant_w),
-        )
-    ):
-        f = facts[row.pop("engagement_id")]
-        for name, value in row.items():
-            setattr(f, name, value)
-
-    periods: dict[int, list[scoring.SponsorPeriod]] = {}
-    for client_id, contact_id, name, start, end_date in (
-        SponsorPeriod.objects.filter(client_id__in=set(client_of.values()), start__lte=as_of)
-        .order_by("client_id", "start", "id")
-        .values_list("client_id", "contact_id", "contact__name", "start", "end")
-    ):
-        periods.setdefault(client_id, []).append(scoring.SponsorPeriod(contact_id, name, start, end_date))
+        cursor.execute(sql["sponsor_periods"], params)
+        periods: dict[int, list[scoring.SponsorPeriod]] = {}
+        for client_id, contact_id, name, start, end in cursor.fetchall():
+            periods.setdefault(client_id, []).append(
+                scoring.SponsorPeriod(contact_id, name, _date(start), _date(end)))
     for pk, f in facts.items():
         f.sponsor_periods = periods.get(client_of[pk], ())
     return facts
+
+
+def _date(value: dt.date | str | None) -> dt.date | None:
+    """SQLite returns dates as ISO text; PostgreSQL as dates."""
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _ids_param(ids: Iterable[int]) -> list[int] | str:
+    """A batch of ids as ONE parameter: an array on PostgreSQL, a JSON list elsewhere (see _in_ids)."""
+    ids = [int(pk) for pk in ids]
+    return ids if connection.vendor == "postgresql" else json.dumps(ids)
+
+
+def _in_ids(column: str, vendor: str) -> str:
+    if vendor == "postgresql":
+        return f"{column} = ANY(%(ids)s)"
+    return f"{column} IN (SELECT value FROM json_each(%(ids)s))"  # noqa: S608 (a column name of ours)
+
+
+def _batch_params(engagement_ids: Iterable[int], windows: scoring.Windows) -> dict:
+    adapt_datetime, adapt_date = connection.ops.adapt_datetimefield_value, connection.ops.adapt_datefield_value
+    as_of = windows.as_of
+    return {
+        "ids": _ids_param(engagement_ids),
+        "as_of": adapt_date(as_of),
+        "window_first_day": adapt_date(windows.window_start),
+        # Scoring dates are local dates: W and B start and end at local midnights.
+        "end": adapt_datetime(day_start(as_of + dt.timedelta(days=1))),
+        "window_start": adapt_datetime(day_start(windows.window_start)),
+        "baseline_start": adapt_datetime(day_start(windows.baseline_start)),
+        **_SQL_CONSTANTS,
+    }
+
+
+_SQL_CONSTANTS = {
+    "client": Side.CLIENT.value,
+    "consultant": Side.CONSULTANT.value,
+    "executive": Contact.Seniority.EXECUTIVE.value,
+    "dropped": Milestone.Status.DROPPED.value,
+    **{f"consultative_{n}": focus.value for n, focus in enumerate(Session.CONSULTATIVE_FOCUSES)},
+    **{f"live_{n}": str(status) for n, status in enumerate(Flag.LIVE_STATUSES)},
+}
+
+
+@functools.cache
+def _batch_sql(vendor: str, tzname: str) -> dict[str, str]:
+    """The SQL of one batch's reads, built once per process (database vendor and time zone fixed).
+
+    Plain SQL rather than querysets: compiling seven querysets per batch cost about as much as
+    running them (measured: see docs/health.md, Benchmark). The parameters are named; the ids of
+    the batch are one parameter.
+    """
+    ops = connection.ops
+    table = {model: ops.quote_name(model._meta.db_table) for model in (
+        Engagement, Session, Session.client_attendees.through, Contact, SponsorPeriod, Milestone,
+        MilestoneComment, FeedbackResponse, Flag)}
+    live = ", ".join(f"%(live_{n})s" for n in range(len(Flag.LIVE_STATUSES)))
+
+    def local_date(column: str) -> str:
+        """The local date of a timestamp column, as the ORM's ``__date`` computes it."""
+        date_sql, date_params = ops.datetime_cast_date_sql(column, (), tzname)
+        for param in date_params:  # time zone names, from settings: quoted as SQL literals
+            date_sql = date_sql.replace("%s", "'" + str(param).replace("'", "''") + "'", 1)
+        return date_sql
+
+    consultative = ", ".join(f"%(consultative_{n})s" for n in range(len(Session.CONSULTATIVE_FOCUSES)))
+    in_w, in_b = "s.start >= %(window_start)s", "s.start < %(window_start)s"
+    is_consultative = f"s.focus IN ({consultative})"
+    # A milestone due today is not late yet, so "due in W" means the due date passed within W.
+    due_in_w = "(due_date >= %(window_first_day)s AND due_date < %(as_of)s AND status <> %(dropped)s)"
+    approved_in_w = "(approved_at >= %(window_start)s AND approved_at < %(end)s)"
+    client_w = "side = %(client)s AND submitted_at >= %(window_start)s"
+    return {
+        "engagements": f"""
+            SELECT id, client_id, start, planned_cadence_days FROM {table[Engagement]}
+            WHERE {_in_ids('id', vendor)} AND start <= %(as_of)s""",  # noqa: S608
+        # Sessions in W and B, and in the same pass how many in W an executive or the sponsor
+        # attended. A session counts once however many executives attended. "Sponsor" is whoever
+        # the history says was sponsor on the scoring date; seniority has no history, so it is
+        # today's.
+        "sessions": f"""
+            WITH batch_sessions AS (
+                SELECT id, engagement_id, start, duration_minutes, focus, initiated_by, advice_requested
+                FROM {table[Session]}
+                WHERE {_in_ids('engagement_id', vendor)} AND start >= %(baseline_start)s AND start < %(end)s
+            ),
+            attended AS (
+                SELECT DISTINCT a.session_id
+                FROM batch_sessions s
+                JOIN {table[Session.client_attendees.through]} a ON a.session_id = s.id
+                JOIN {table[Contact]} c ON c.id = a.contact_id
+                WHERE {in_w} AND (c.seniority = %(executive)s OR c.id IN (
+                    SELECT contact_id FROM {table[SponsorPeriod]}
+                    WHERE start <= %(as_of)s AND ("end" IS NULL OR "end" >= %(as_of)s)))
+            )
+            SELECT s.engagement_id,
+                   count(*) FILTER (WHERE {in_w}),
+                   coalesce(sum(s.duration_minutes) FILTER (WHERE {in_w}), 0),
+                   coalesce(sum(s.duration_minutes) FILTER (WHERE {in_w} AND {is_consultative}), 0),
+                   count(*) FILTER (WHERE {in_w} AND s.advice_requested),
+                   count(*) FILTER (WHERE {in_w} AND s.initiated_by = %(client)s),
+                   count(*) FILTER (WHERE {in_b}),
+                   coalesce(sum(s.duration_minutes) FILTER (WHERE {in_b}), 0),
+                   coalesce(sum(s.duration_minutes) FILTER (WHERE {in_b} AND {is_consultative}), 0),
+                   {local_date('max(s.start)')},
+                   count(attended.session_id)
+            FROM batch_sessions s LEFT JOIN attended ON attended.session_id = s.id
+            GROUP BY s.engagement_id""",  # noqa: S608 (table names from model meta)
+        "milestones": f"""
+            SELECT engagement_id,
+                   count(*) FILTER (WHERE created_at >= %(window_start)s),
+                   count(*) FILTER (WHERE created_at >= %(window_start)s AND proposed_by = %(client)s),
+                   count(*) FILTER (WHERE {approved_in_w}),
+                   count(*) FILTER (WHERE {due_in_w}),
+                   count(*) FILTER (WHERE {due_in_w} AND {local_date('completed_at')} <= due_date)
+            FROM {table[Milestone]}
+            WHERE {_in_ids('engagement_id', vendor)} AND created_at < %(end)s
+              AND (created_at >= %(window_start)s OR {approved_in_w} OR {due_in_w})
+            GROUP BY engagement_id""",  # noqa: S608
+        "comments": f"""
+            SELECT m.engagement_id, count(*), count(*) FILTER (WHERE c.side = %(client)s)
+            FROM {table[MilestoneComment]} c JOIN {table[Milestone]} m ON m.id = c.milestone_id
+            WHERE {_in_ids('m.engagement_id', vendor)}
+              AND c.created_at >= %(window_start)s AND c.created_at < %(end)s
+            GROUP BY m.engagement_id""",  # noqa: S608
+        "feedback": f"""
+            SELECT engagement_id,
+                   coalesce(sum(rating) FILTER (WHERE {client_w}), 0),
+                   count(*) FILTER (WHERE {client_w}),
+                   coalesce(sum(rating) FILTER (WHERE side = %(client)s AND submitted_at < %(window_start)s), 0),
+                   count(*) FILTER (WHERE side = %(client)s AND submitted_at < %(window_start)s),
+                   coalesce(sum(rating) FILTER (WHERE side = %(consultant)s AND submitted_at >= %(window_start)s), 0),
+                   count(*) FILTER (WHERE side = %(consultant)s AND submitted_at >= %(window_start)s)
+            FROM {table[FeedbackResponse]}
+            WHERE {_in_ids('engagement_id', vendor)}
+              AND submitted_at >= %(baseline_start)s AND submitted_at < %(end)s
+            GROUP BY engagement_id""",  # noqa: S608
+        "sponsor_periods": f"""
+            SELECT p.client_id, p.contact_id, c.name, p.start, p."end"
+            FROM {table[SponsorPeriod]} p JOIN {table[Contact]} c ON c.id = p.contact_id
+            WHERE p.client_id IN (SELECT client_id FROM {table[Engagement]} WHERE {_in_ids('id', vendor)})
+              AND p.start <= %(as_of)s
+            ORDER BY p.client_id, p.start, p.id""",  # noqa: S608
+        "flags": f"""
+            SELECT id, engagement_id, kind, status, raised_on, last_seen_on, episode_ended_on, snoozed_until
+            FROM {table[Flag]}
+            WHERE {_in_ids('engagement_id', vendor)}
+              AND (status IN ({live}) OR episode_ended_on IS NULL OR raised_on > %(as_of)s
+                   OR last_seen_on > %(as_of)s OR episode_ended_on > %(as_of)s)
+            ORDER BY id""",  # noqa: S608
+    }
 
 
 def flags_for_lifecycle(*, engagement_ids: Sequence[int], as_of: dt.date) -> list[scoring.FlagState]:
@@ -177,15 +254,14 @@ def flags_for_lifecycle(*, engagement_ids: Sequence[int], as_of: dt.date) -> lis
     Live flags; flags a person closed while their condition still held (episode still open); and
     any flag dated after ``as_of``, which tells a backfill not to rewrite newer history.
     """
-    rows = (
-        Flag.objects.filter(engagement_id__in=list(engagement_ids))
-        .filter(Q(status__in=Flag.LIVE_STATUSES) | Q(episode_ended_on__isnull=True)
-                | Q(raised_on__gt=as_of) | Q(last_seen_on__gt=as_of) | Q(episode_ended_on__gt=as_of))
-        .order_by("id")
-        .values_list("id", "engagement_id", "kind", "status", "raised_on", "last_seen_on", "episode_ended_on",
-                     "snoozed_until")
-    )
-    return [scoring.FlagState(*row) for row in rows]
+    params = {"ids": _ids_param(engagement_ids), "as_of": connection.ops.adapt_datefield_value(as_of),
+              **_SQL_CONSTANTS}
+    with connection.cursor() as cursor:
+        cursor.execute(_batch_sql(connection.vendor, timezone.get_current_timezone_name())["flags"], params)
+        return [scoring.FlagState(pk, engagement_id, kind, status, _date(raised_on), _date(last_seen_on),
+                                  _date(episode_ended_on), _date(snoozed_until))
+                for (pk, engagement_id, kind, status, raised_on, last_seen_on, episode_ended_on, snoozed_until)
+                in cursor.fetchall()]
 
 
 # --- Read helpers for pages and the API (unscoped: pass ids the caller may see) ---------------
