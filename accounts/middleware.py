@@ -5,6 +5,10 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 SIGNED_IN_AT = "_rapport_signed_in_at"
@@ -43,4 +47,37 @@ class SessionTimeoutMiddleware:
                 session.setdefault(SIGNED_IN_AT, signed_in_at)
                 if now - last_seen_at >= TOUCH_EVERY_SECONDS or LAST_SEEN_AT not in session:
                     session[LAST_SEEN_AT] = now
+        return self.get_response(request)
+
+
+class MfaMiddleware:
+    """Hold a signed-in but unverified session at the two-factor step.
+
+    A user with an authenticator must enter a code before anything else; a manager who must use
+    two factors and has none is sent to set one up. Sign-out, the two-factor pages, static files
+    and the health check stay open. API requests authenticated by session get a 403 instead.
+    """
+
+    OPEN_PREFIXES = ("/accounts/mfa/", "/accounts/logout/", "/static/", "/i18n/", "/healthz", "/favicon.ico")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated and not user.is_verified()
+                and not request.path.startswith(self.OPEN_PREFIXES)):
+            from accounts import mfa
+
+            if mfa.mfa_enabled(user):
+                step = "accounts:mfa_verify"
+            elif mfa.mfa_required(user):
+                step = "accounts:mfa_setup"
+            else:
+                step = None
+            if step is not None:
+                if request.path.startswith("/api/"):
+                    return JsonResponse({"detail": _("Two-factor authentication is required."),
+                                         "code": "mfa_required"}, status=403)
+                return redirect(f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

@@ -71,6 +71,9 @@ class TokenRequestSerializer(serializers.Serializer):
     password = StrictCharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
     name = StrictCharField(max_length=100, required=False, allow_blank=True,
                                  help_text=_("What the token is for, e.g. 'CRM sync'."))
+    otp = StrictCharField(max_length=16, required=False, allow_blank=True,
+                          help_text=_("The code from your authenticator app (or a recovery code), when your account "
+                                      "uses two-factor authentication."))
 
 
 class TokenSerializer(ApiModelSerializer):

@@ -23,7 +23,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from accounts import access
+from accounts import access, mfa
 from accounts.models import Role, User
 from api import filters, serializers
 from api.authentication import ApiTokenAuthentication
@@ -115,6 +115,17 @@ class TokenObtainView(GenericAPIView):
             raise exceptions.Throttled(detail=_("Too many failed sign-ins. Try again in 15 minutes."))
         if user is None or access.role_of(user) is None:
             raise exceptions.AuthenticationFailed(_("Unable to sign in with this e-mail address and password."))
+        # The same factors as the browser: a user with an authenticator gives its code too, and a
+        # manager who must use two factors sets them up in the browser first.
+        if mfa.mfa_enabled(user):
+            if not data.get("otp"):
+                raise exceptions.AuthenticationFailed(_("Add the code from your authenticator app (otp)."),
+                                                      code="mfa_required")
+            if mfa.mfa_verify(user=user, token=data["otp"]) is None:
+                raise exceptions.AuthenticationFailed(_("That two-factor code is not valid."), code="mfa_invalid")
+        elif mfa.mfa_required(user):
+            raise exceptions.PermissionDenied(_("Set up two-factor authentication in the browser before creating "
+                                                "API tokens."))
         token, key = ApiToken.objects.issue(user=user, name=data.get("name", ""))
         token.token = key
         return Response(serializers.NewTokenSerializer(token).data, status=status.HTTP_201_CREATED)

@@ -94,6 +94,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "clients",
     "engagements",
@@ -115,6 +118,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.SessionTimeoutMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.MfaMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, so it sees the lockout that authentication marked on the request.
@@ -184,6 +189,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_VERBOSE = False
+# Two-factor authentication (TOTP + recovery codes, accounts.mfa): managers must use it in
+# production; the embedded demo and DEBUG runs leave it off so the demo logins work as printed.
+MFA_REQUIRED_FOR_MANAGERS = env_bool("MFA_REQUIRED_FOR_MANAGERS", default=not DEBUG and not EMBEDDED)
+OTP_TOTP_ISSUER = "Rapport"
 # Argon2 for new and changed passwords; older hashes still verify and are upgraded at next login.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

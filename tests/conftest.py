@@ -25,6 +25,8 @@ def _development_like_serving():
         SESSION_COOKIE_SECURE=False,
         CSRF_COOKIE_SECURE=False,
         SECURE_HSTS_SECONDS=0,
+        # Tests sign managers in with one factor; tests/accounts/test_mfa.py turns this on.
+        MFA_REQUIRED_FOR_MANAGERS=False,
     ):
         yield
 

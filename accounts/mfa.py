@@ -1,0 +1,116 @@
+"""Two-factor authentication (TOTP with recovery codes), on django-otp.
+
+A user has MFA once they confirm a TOTP device; they then also hold ten single-use recovery
+codes (a static device). Managers must set it up when ``MFA_REQUIRED_FOR_MANAGERS`` is on (the
+production default); everyone else may. A session counts as verified once a code was entered in
+it; ``accounts.middleware.MfaMiddleware`` holds an unverified session at the verify or set-up
+page, and the API token endpoint asks for the same code.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import Role, User
+
+RECOVERY_CODES = 10
+
+
+def mfa_enabled(user: User) -> bool:
+    """Whether the user has a confirmed authenticator app."""
+    return user.is_authenticated and TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def mfa_required(user: User) -> bool:
+    """Whether the user must use two factors: managers, when the setting says so."""
+    return settings.MFA_REQUIRED_FOR_MANAGERS and user.is_authenticated and user.role == Role.MANAGER
+
+
+def mfa_start_enrolment(*, user: User) -> TOTPDevice:
+    """A new, unconfirmed authenticator for the user (replacing any earlier unconfirmed one)."""
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        return TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
+
+
+def mfa_pending_device(*, user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+
+
+def mfa_qr_svg(device: TOTPDevice) -> str:
+    """The device's otpauth:// URL as an inline SVG QR code (no image library needed)."""
+    # config_url carries the issuer (settings.OTP_TOTP_ISSUER) and the account's e-mail.
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    svg = buffer.getvalue().decode()
+    return svg[svg.index("<svg"):]
+
+
+def mfa_secret(device: TOTPDevice) -> str:
+    """The shared secret in base32, for typing into an app that cannot scan."""
+    return base64.b32encode(device.bin_key).decode().rstrip("=")
+
+
+def mfa_confirm_enrolment(*, user: User, device: TOTPDevice, token: str) -> list[str]:
+    """Confirm the authenticator with a code from it; returns fresh recovery codes (shown once)."""
+    if device.user_id != user.pk or device.confirmed:
+        raise ValidationError(_("Start the set-up again."))
+    if not device.verify_token((token or "").strip().replace(" ", "")):
+        raise ValidationError({"token": _("That code does not match. Check the time on your phone and try the "
+                                          "newest code.")})
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        return _new_recovery_codes(user)
+
+
+def _new_recovery_codes(user: User) -> list[str]:
+    StaticDevice.objects.filter(user=user).delete()
+    static = StaticDevice.objects.create(user=user, name=_("Recovery codes"), confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create([StaticToken(device=static, token=code) for code in codes])
+    return codes
+
+
+def mfa_regenerate_recovery_codes(*, user: User) -> list[str]:
+    """Replace the user's recovery codes; the old ones stop working."""
+    if not mfa_enabled(user):
+        raise ValidationError(_("Set up two-factor authentication first."))
+    with transaction.atomic():
+        return _new_recovery_codes(user)
+
+
+def mfa_verify(*, user: User, token: str):
+    """The device that accepts this code (authenticator or a recovery code, used up), or None."""
+    token = (token or "").strip().replace(" ", "")
+    if not token:
+        return None
+    devices = [*TOTPDevice.objects.filter(user=user, confirmed=True),
+               *StaticDevice.objects.filter(user=user, confirmed=True)]
+    with transaction.atomic():
+        for device in devices:
+            allowed, _details = device.verify_is_allowed()
+            if allowed and device.verify_token(token):
+                return device
+    return None
+
+
+def mfa_disable(*, user: User) -> None:
+    """Remove the user's second factor; refused when their role requires one."""
+    if mfa_required(user):
+        raise ValidationError(_("Managers must keep two-factor authentication."))
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
