@@ -263,8 +263,30 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 # Must exceed the longest task's time limit, or Redis hands an unacknowledged task to a second
-# worker while the first is still on it.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# worker while the first is still on it. It is also how long a task held by a worker that died
+# (kill -9, lost machine) waits before another worker gets it. The fault tests shorten both it and
+# the scan for such tasks (kombu's default: every 100 s); see docs/reliability.md.
+_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60, minimum=1)
+_UNACKED_RESTORE_SECONDS = env_int("CELERY_UNACKED_RESTORE_SECONDS", 100, minimum=1)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": min(10, _UNACKED_RESTORE_SECONDS),
+    "unacked_restore_throttle": max(1, _UNACKED_RESTORE_SECONDS // min(10, _UNACKED_RESTORE_SECONDS)),
+    # A broker that is down or unreachable must not hold a web request: connecting gives up after
+    # 2 s and a command after 5 s (without them a half-open connection waits forever).
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+# Queuing from a request tries twice, then gives up: the caller keeps a mark and retries later
+# (health.services._queue_rescores); the default policy would retry for up to a few seconds.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5,
+                                    "interval_max": 0.5}
+# Workers keep trying to reach the broker when it is down at start-up or goes away.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# When the connection to Redis drops, tasks already running cannot be acknowledged any more and
+# will be delivered again: stop them rather than let two copies run (the Celery docs' advice).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 
 # --- REST framework ---------------------------------------------------------------------------
 
@@ -435,6 +457,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=env_int("HEALTH_NIGHTLY_HOUR", 2, minimum=0), minute=15),
         # A run that has not started by the next morning is pointless; the next night's replaces it.
         "options": {"expires": 12 * 60 * 60},
+    },
+    # Rescores that could not be queued while the broker was down, or were lost with it, go out
+    # again within minutes of its return (health.services.pending_rescores_sweep).
+    "health-sweep-pending-rescores": {
+        "task": "health.tasks.sweep_pending_rescores",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
     },
     # Managers' weekly digest (new flags, biggest score drops, relationships gone quiet): Monday morning.
     "dashboard-weekly-digest": {
