@@ -11,14 +11,17 @@ import datetime as dt
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts.models import User
 from engagements.models import Engagement
@@ -59,6 +62,30 @@ def score_engagements(*, engagement_ids: Iterable[int], as_of: dt.date,
     Running it twice for the same date leaves the same rows.
     """
     config = config or health_config()
+    # One transaction from the claim to the last write (no savepoint: an error fails the whole run).
+    with transaction.atomic(savepoint=False):
+        return _score_claimed(_claim(engagement_ids), as_of, config)
+
+
+def _claim(engagement_ids: Iterable[int]) -> list[int]:
+    """Lock the batch's engagement rows until the run commits, so runs over the same engagements
+    (two beats, a redelivered chunk, a rescore during the nightly run) take turns: the second
+    reads what the first wrote and has nothing left to write.
+
+    One statement, rows locked in id order (two runs never deadlock). FOR NO KEY UPDATE does not
+    block the inserts that reference an engagement (sessions, comments, snapshots). SQLite has no
+    row locks and needs none: it runs one writer at a time.
+    """
+    ids = sorted(set(engagement_ids))
+    if connection.vendor != "postgresql" or not ids:
+        return ids
+    return list(Engagement.objects.filter(id__in=ids).order_by("id").select_for_update(no_key=True)
+                .values_list("id", flat=True))
+
+
+def _score_claimed(engagement_ids: list[int], as_of: dt.date, config: scoring.HealthConfig) -> ScoringResult:
+    if not engagement_ids:
+        return ScoringResult()
     windows = scoring.windows_for(as_of, config)
     facts = selectors.health_facts(engagement_ids=engagement_ids, windows=windows)
     if not facts:
@@ -78,7 +105,7 @@ def score_engagements(*, engagement_ids: Iterable[int], as_of: dt.date,
          "last_seen_on": as_of, "created_at": now}
         for engagement_id, condition in plan.raise_new
     ]
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         _bulk_insert(HealthSnapshot, snapshots, unique_fields=["engagement_id", "date"],
                      update_fields=list(_SNAPSHOT_FIELDS))
         # No conflict target: if a concurrent run (a rescore and the nightly chunk) raised the
@@ -239,24 +266,69 @@ def request_rescore(*, engagement_id: int, using: str = DEFAULT_DB_ALIAS) -> Non
     batch.engagement_ids.add(engagement_id)
 
 
-def _queue_rescores(engagement_ids: Iterable[int]) -> None:
+def _queue_rescores(engagement_ids: Iterable[int], *, sweep: bool = False) -> int:
+    """Queue the rescores that are due, leaving a mark per engagement; returns how many were queued.
+
+    Due: the given engagements without a fresh mark, plus every stale mark (a rescore lost with a
+    broker restart, or never queued because the broker was down). When the broker cannot be
+    reached the saves have committed anyway: the marks are kept, dated as already stale, for the
+    next successful enqueue or ``pending_rescores_sweep`` to pick up; nothing is raised. After a
+    failure this process stops trying for a short while (``sweep`` tries regardless), so a broker
+    outage costs a busy web process one connection timeout, not one per request.
+    """
     from health import tasks  # tasks import this module
 
     config = health_config()
     now = timezone.now()
-    fresh_marks = PendingRescore.objects.filter(requested_at__gte=now - dt.timedelta(
-        seconds=config.rescore_stale_after_seconds)).values("engagement_id")
+    stale_before = now - dt.timedelta(seconds=config.rescore_stale_after_seconds)
+    fresh_marks = PendingRescore.objects.filter(requested_at__gte=stale_before).values("engagement_id")
+    broker_resting = not sweep and time.monotonic() < _broker_state.resting_until
+    wanted = Q(id__in=set(engagement_ids))
+    if not broker_resting:
+        wanted |= Q(id__in=PendingRescore.objects.filter(requested_at__lt=stale_before).values("engagement_id"))
     # Engagements deleted meanwhile drop out here; the rest either has a fresh mark (a task is on
     # its way) or gets one now, with its task.
-    due = list(Engagement.objects.filter(id__in=set(engagement_ids)).exclude(id__in=fresh_marks)
-               .order_by("id").values_list("id", flat=True))
+    due = list(Engagement.objects.filter(wanted).exclude(id__in=fresh_marks).order_by("id")
+               .values_list("id", flat=True))
     if not due:
-        return
-    PendingRescore.objects.bulk_create([PendingRescore(engagement_id=pk, requested_at=now) for pk in due],
+        return 0
+    queued = 0
+    if not broker_resting:
+        _mark_pending(due, now)
+        try:
+            for pk in due:
+                tasks.score_engagement.apply_async(args=[pk], countdown=config.rescore_delay_seconds)
+                queued += 1
+        except Exception as error:  # noqa: BLE001  (whatever the broker did, the save has committed)
+            _broker_state.resting_until = time.monotonic() + BROKER_REST_SECONDS
+            logger.warning("Could not queue %d rescore(s), kept as pending for the sweep: %r",
+                           len(due) - queued, error, exc_info=not isinstance(error, KombuOperationalError))
+    if queued < len(due):
+        _mark_pending(due[queued:], stale_before - dt.timedelta(seconds=1))
+    return queued
+
+
+def _mark_pending(engagement_ids: list[int], requested_at: dt.datetime) -> None:
+    PendingRescore.objects.bulk_create([PendingRescore(engagement_id=pk, requested_at=requested_at)
+                                        for pk in engagement_ids],
                                        update_conflicts=True, unique_fields=["engagement"],
                                        update_fields=["requested_at"])
-    for pk in due:
-        tasks.score_engagement.apply_async(args=[pk], countdown=config.rescore_delay_seconds)
+
+
+# After a failed enqueue, a process leaves the broker alone this long (sweeps excepted).
+BROKER_REST_SECONDS = 30
+
+
+class _BrokerState:
+    resting_until = 0.0
+
+
+_broker_state = _BrokerState()
+
+
+def pending_rescores_sweep() -> int:
+    """Queue again every rescore whose mark is stale (lost or never queued); returns how many were queued."""
+    return _queue_rescores((), sweep=True)
 
 
 # --- What people do with flags ----------------------------------------------------------------

@@ -51,4 +51,13 @@ def score_all(as_of: str | None = None) -> int:
     chunks = [ids[i:i + config.batch_size] for i in range(0, len(ids), config.batch_size)]
     if chunks:
         group(score_batch.s(chunk, day.isoformat()) for chunk in chunks).apply_async()
+    # Rescores lost with a broker outage are queued again too (the chunks may cover them already;
+    # scoring twice the same day writes nothing new).
+    services.pending_rescores_sweep()
     return len(chunks)
+
+
+@shared_task(soft_time_limit=60, time_limit=120, **_RETRY)
+def sweep_pending_rescores() -> int:
+    """Queue again the rescores that could not be queued or were lost (beat runs it every few minutes)."""
+    return services.pending_rescores_sweep()
