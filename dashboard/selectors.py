@@ -46,6 +46,8 @@ PORTFOLIO_PAGE_SIZE = 50
 FLAG_PAGE_SIZE = 20
 # The map cannot usefully draw thousands of trails: it shows the most at-risk of the filtered set.
 MAP_LIMIT = 200
+# Flags that still need someone: the queue's default view.
+QUEUE_STATUSES_ATTENTION = (Flag.Status.OPEN, Flag.Status.ACKNOWLEDGED)
 # Score bins of the distribution chart (lower bound inclusive, upper exclusive except 100).
 SCORE_BINS = ((0, 20), (20, 40), (40, 60), (60, 80), (80, 101))
 
@@ -161,24 +163,29 @@ def with_latest_snapshot(queryset: QuerySet[Engagement], *, as_of: dt.date | Non
                        **{f"change_{n}": F("score") - F(f"past_{n}__score") for n in past_days})
 
 
-def portfolio(*, user: User, filters: PortfolioFilters | None = None, sort: str = DEFAULT_SORT) -> QuerySet[Engagement]:
+_UNSET = object()
+
+
+def portfolio(*, user: User, filters: PortfolioFilters | None = None, sort: str = DEFAULT_SORT,
+              as_of=_UNSET, past_days: tuple[int, ...] = (30, 90), flag_counts: bool = True) -> QuerySet[Engagement]:
     """Live engagements the user may see, each with its latest snapshot's figures and their change.
 
-    One query (plus one for the newest snapshot date). ``score``, ``mode``, ``state``, ``depth``,
-    ``balance``, ``days_since_session`` come from the latest snapshot (dated ``latest_on``);
-    ``change_30`` / ``change_90`` compare its score with the snapshots 30 and 90 days before the
-    portfolio date; ``live_flags`` counts flags still live.
+    One query (plus one for the newest snapshot date unless ``as_of`` is given). ``score``,
+    ``mode``, ``state``, ``depth``, ``balance``, ``days_since_session`` come from the latest
+    snapshot (dated ``latest_on``); ``change_30`` / ``change_90`` compare its score with the
+    snapshots 30 and 90 days before the portfolio date; ``live_flags`` counts flags still live.
+    Leave out ``past_days`` and ``flag_counts`` for a lighter query (counts, the map).
     """
     filters = filters or PortfolioFilters()
     live = Flag.objects.filter(engagement_id=OuterRef("pk"), status__in=Flag.LIVE_STATUSES)
     qs = with_latest_snapshot(
         access.health_visible_engagements_for(user).filter(status__in=live_engagement_statuses())
         .select_related("client", "lead"),
-        as_of=portfolio_date(), past_days=(30, 90),
-    ).annotate(
-        live_flags=Coalesce(Subquery(live.order_by().values("engagement_id").annotate(n=Count("id"))
-                                     .values("n")[:1], output_field=IntegerField()), 0),
+        as_of=portfolio_date() if as_of is _UNSET else as_of, past_days=past_days,
     )
+    if flag_counts or sort.lstrip("-") == "flags":
+        qs = qs.annotate(live_flags=Coalesce(Subquery(live.order_by().values("engagement_id").annotate(n=Count("id"))
+                                                      .values("n")[:1], output_field=IntegerField()), 0))
     if filters.lead:
         qs = qs.filter(lead_id=filters.lead)
     if filters.client:
@@ -205,20 +212,33 @@ class PortfolioSummary:
     mean_score: float | None = None
     transactional: int = 0
     one_sided: int = 0
-    with_live_flags: int = 0
 
 
 def portfolio_summary(queryset: QuerySet[Engagement]) -> PortfolioSummary:
-    """Counts over the filtered portfolio, in one query; ``engagements`` doubles as the paginator's count."""
+    """Counts over the filtered portfolio (pass the light ``portfolio``), in one query.
+
+    ``engagements`` doubles as the paginator's count.
+    """
     row = queryset.order_by().aggregate(
         engagements=Count("pk"),
         scored=Count("pk", filter=Q(score__isnull=False)),
         mean_score=Avg("score"),
         transactional=Count("pk", filter=Q(state="transactional")),
         one_sided=Count("pk", filter=Q(mode__in=["expert_led", "client_led"])),
-        with_live_flags=Count("pk", filter=Q(live_flags__gt=0)),
     )
     return PortfolioSummary(**row)
+
+
+def live_flag_counts(*, user: User, engagement_ids: list[int]) -> dict[int, int]:
+    """Live flags per engagement, for one page of the table (one query)."""
+    return dict(access.flags_for(user).filter(engagement_id__in=engagement_ids, status__in=Flag.LIVE_STATUSES)
+                .values("engagement_id").order_by().annotate(n=Count("id")).values_list("engagement_id", "n"))
+
+
+def live_flags_in_portfolio(*, user: User) -> int:
+    """How many flags of live engagements still ask for attention (open or acknowledged)."""
+    return (access.flags_for(user).filter(status__in=QUEUE_STATUSES_ATTENTION,
+                                          engagement__status__in=live_engagement_statuses()).count())
 
 
 # --- Relationship map -------------------------------------------------------------------------
@@ -396,7 +416,7 @@ def _month_of(value) -> dt.date:
 # --- Flag queue -------------------------------------------------------------------------------
 
 QUEUE_STATUSES = {
-    "attention": (Flag.Status.OPEN, Flag.Status.ACKNOWLEDGED),
+    "attention": QUEUE_STATUSES_ATTENTION,
     "snoozed": (Flag.Status.SNOOZED,),
     "live": Flag.LIVE_STATUSES,
 }

@@ -6,6 +6,7 @@ import csv
 import functools
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, StreamingHttpResponse
@@ -13,7 +14,7 @@ from django.shortcuts import render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -25,6 +26,7 @@ from health.conf import health_config
 from health.models import Flag, Mode, State
 
 FLAG_CARD = "engagements/_flag_card.html"
+TRENDS_CACHE_SECONDS = 15 * 60
 FLAG_CARD_FALLBACK = "dashboard/_flag_card.html"
 
 
@@ -93,20 +95,38 @@ def home(request):
     """Portfolio table, relationship map and the way to the trends and the flag queue."""
     form = _portfolio_form(request)
     sort = selectors.normalise_sort(request.GET.get("sort"))
-    rows = selectors.portfolio(user=request.user, filters=form.filters(), sort=sort)
-    summary = selectors.portfolio_summary(rows)
-    paginator = Paginator(rows, selectors.PORTFOLIO_PAGE_SIZE)
+    filters = form.filters()
+    as_of = selectors.portfolio_date()
+    # Counts and the map need only the latest figures; the table page also the changes and flags.
+    light = selectors.portfolio(user=request.user, filters=filters, sort=sort, as_of=as_of, past_days=(),
+                                flag_counts=False)
+    summary = selectors.portfolio_summary(light)
+    # The page in two steps: the ids of its 50 rows, sorted over the whole filtered portfolio with
+    # only the joins the sort needs; then those rows with everything the table shows.
+    key = sort.lstrip("-")
+    ordered = selectors.portfolio(user=request.user, filters=filters, sort=sort, as_of=as_of,
+                                  past_days=(30, 90) if key.startswith("change_") else (),
+                                  flag_counts=key == "flags").select_related(None).values_list("pk", flat=True)
+    paginator = Paginator(ordered, selectors.PORTFOLIO_PAGE_SIZE)
     # The summary already counted the rows: spare the paginator a second COUNT over the portfolio.
     paginator.__dict__["count"] = summary.engagements
     page = paginator.get_page(request.GET.get("page"))
+    ids = list(page.object_list)
+    by_id = {row.pk: row for row in selectors.portfolio(user=request.user, as_of=as_of, flag_counts=key == "flags")
+             .filter(pk__in=ids)}
+    page.object_list = [by_id[pk] for pk in ids if pk in by_id]
     today = timezone.localdate()
+    flag_counts = (None if sort.lstrip("-") == "flags" else
+                   selectors.live_flag_counts(user=request.user, engagement_ids=[r.pk for r in page.object_list]))
     for row in page.object_list:
         row.detail_url = detail_url(row.pk)
         row.changes = [_change(row.change_30), _change(row.change_90)]
+        if flag_counts is not None:
+            row.live_flags = flag_counts.get(row.pk, 0)
         # The snapshot counted days up to its own date; add the days since it was taken.
         if row.days_since_session is not None and row.latest_on:
             row.days_since_session += (today - row.latest_on).days
-    relationship_map = selectors.relationship_map(rows, total=summary.engagements, today=today)
+    relationship_map = selectors.relationship_map(light, total=summary.engagements, today=today)
     config = health_config()
     columns = [
         ("client", _("Client")), ("engagement", _("Engagement")), ("lead", _("Lead")), ("score", _("Score")),
@@ -148,6 +168,7 @@ def home(request):
         "form": form,
         "page": page,
         "summary": summary,
+        "live_flags": selectors.live_flags_in_portfolio(user=request.user),
         "headers": headers,
         "relationship_map": relationship_map,
         "map_data": map_data,
@@ -162,8 +183,15 @@ def home(request):
 def trends(request):
     """Score distribution and consultative share over the last 12 months (an HTMX partial or a page)."""
     today = timezone.localdate()
-    distribution = selectors.score_distribution(user=request.user, today=today)
-    share = selectors.consultative_share(user=request.user, today=today)
+    # Twelve months of history move once a night (and a little with each logged session): compute
+    # them once per quarter of an hour rather than on every visit.
+    key = f"dashboard:trends:{request.user.pk}:{today.isoformat()}:{translation.get_language()}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = (selectors.score_distribution(user=request.user, today=today),
+                  selectors.consultative_share(user=request.user, today=today))
+        cache.set(key, cached, TRENDS_CACHE_SECONDS)
+    distribution, share = cached
     bins = [f"{low}–{min(high, 100)}" for low, high in selectors.SCORE_BINS]
     trends_data = {
         "months": [date_format(m.date, "YEAR_MONTH_FORMAT") for m in distribution],

@@ -54,3 +54,13 @@ def build_portfolio(size: int, *, lead=None, prefix: str = "P") -> list[Engageme
 @pytest.fixture
 def portfolio_of():
     return build_portfolio
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """The trends are cached for a quarter of an hour; each test starts without them."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

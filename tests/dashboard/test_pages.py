@@ -5,6 +5,7 @@ import io
 import json
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -114,19 +115,20 @@ def test_export_is_the_filtered_portfolio_across_pages(client, manager, portfoli
 
 
 @pytest.mark.parametrize("name", ["dashboard:home", "dashboard:flags", "dashboard:trends"])
-def test_query_count_does_not_grow_with_the_portfolio(client, manager, django_assert_max_num_queries, name):
+def test_query_count_does_not_grow_with_the_portfolio(client, manager, name):
     client.force_login(manager)
     headers = {"HX-Request": "true"} if name == "dashboard:trends" else {}
     counts = []
     for size, prefix in ((10, "A"), (490, "B")):  # 10 engagements, then 500
         build_portfolio(size, prefix=prefix)
+        cache.clear()
         with CaptureQueriesContext(connection) as queries:
             response = client.get(reverse(name), headers=headers)
         assert response.status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
-    with django_assert_max_num_queries(10):
-        client.get(reverse(name))
+    # Session, user and the two-factor check, then the page's own reads.
+    assert counts[1] <= 12
 
 
 def test_the_home_page_reads_stored_snapshots_and_never_scores(client, manager, portfolio_of, monkeypatch):
