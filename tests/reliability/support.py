@@ -172,7 +172,8 @@ class Worker:
         )
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text()[-6000:]
 
     def alive(self) -> bool:
