@@ -31,6 +31,7 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
@@ -214,21 +215,6 @@ class PortfolioSummary:
     one_sided: int = 0
 
 
-def portfolio_summary(queryset: QuerySet[Engagement]) -> PortfolioSummary:
-    """Counts over the filtered portfolio (pass the light ``portfolio``), in one query.
-
-    ``engagements`` doubles as the paginator's count.
-    """
-    row = queryset.order_by().aggregate(
-        engagements=Count("pk"),
-        scored=Count("pk", filter=Q(score__isnull=False)),
-        mean_score=Avg("score"),
-        transactional=Count("pk", filter=Q(state="transactional")),
-        one_sided=Count("pk", filter=Q(mode__in=["expert_led", "client_led"])),
-    )
-    return PortfolioSummary(**row)
-
-
 def live_flag_counts(*, user: User, engagement_ids: list[int]) -> dict[int, int]:
     """Live flags per engagement, for one page of the table (one query)."""
     return dict(access.flags_for(user).filter(engagement_id__in=engagement_ids, status__in=Flag.LIVE_STATUSES)
@@ -279,25 +265,42 @@ class RelationshipMap:
     trail_dates: list[dt.date]
 
 
-def relationship_map(queryset: QuerySet[Engagement], *, total: int, today: dt.date | None = None,
-                     limit: int = MAP_LIMIT) -> RelationshipMap:
+def relationship_map(queryset: QuerySet[Engagement], *, today: dt.date | None = None,
+                     limit: int = MAP_LIMIT) -> tuple[RelationshipMap, PortfolioSummary, list[int]]:
     """The filtered engagements on the balance × depth plane, most at-risk first, with quarterly trails.
 
-    Two queries: the points (capped at ``limit``, lowest scores first) and their trails at the
-    last four quarter ends (one ``date__in`` query).
+    Two queries. The first reads the ``limit`` lowest-scored engagements of the (light) portfolio
+    in the table's default order and, through window aggregates over the whole filtered set, the
+    portfolio's counts, so one pass over the portfolio serves the summary, the map and the first
+    pages of the table. The second reads their trails at the last four quarter ends (``date__in``).
+    Returns the map, the summary and the ids in order.
     """
     today = today or timezone.localdate()
+    everything = Window(Count("pk"))
     rows = list(
-        queryset.filter(balance__isnull=False, depth__isnull=False)
-        .order_by(F("score").asc(nulls_last=True), "client__name", "title", "pk")
-        .values("pk", "title", "client__name", "lead__full_name", "score", "balance", "depth", "mode", "state")[:limit]
+        queryset.annotate(
+            w_engagements=everything,
+            w_scored=Window(Count("pk", filter=Q(score__isnull=False))),
+            w_mean=Window(Avg("score")),
+            w_transactional=Window(Count("pk", filter=Q(state="transactional"))),
+            w_one_sided=Window(Count("pk", filter=Q(mode__in=["expert_led", "client_led"]))),
+        )
+        .order_by(*_order(DEFAULT_SORT))
+        .values("pk", "title", "client__name", "lead__full_name", "score", "balance", "depth", "mode", "state",
+                "w_engagements", "w_scored", "w_mean", "w_transactional", "w_one_sided")[:limit]
     )
+    summary = PortfolioSummary()
+    if rows:
+        first = rows[0]
+        summary = PortfolioSummary(engagements=first["w_engagements"], scored=first["w_scored"],
+                                   mean_score=first["w_mean"], transactional=first["w_transactional"],
+                                   one_sided=first["w_one_sided"])
     dates = quarter_ends(today)
     points = {
         row["pk"]: MapPoint(engagement_id=row["pk"], label=f'{row["client__name"]} — {row["title"]}',
                             lead=row["lead__full_name"], score=row["score"], balance=row["balance"],
                             depth=row["depth"], mode=row["mode"], state=row["state"])
-        for row in rows
+        for row in rows if row["balance"] is not None and row["depth"] is not None
     }
     if points:
         for engagement_id, date, balance, depth in (
@@ -306,7 +309,9 @@ def relationship_map(queryset: QuerySet[Engagement], *, total: int, today: dt.da
             .order_by("engagement_id", "date").values_list("engagement_id", "date", "balance", "depth")
         ):
             points[engagement_id].trail.append((date, balance, depth))
-    return RelationshipMap(points=list(points.values()), shown=len(points), total=total, trail_dates=dates)
+    relationship_map = RelationshipMap(points=list(points.values()), shown=len(points),
+                                       total=summary.engagements, trail_dates=dates)
+    return relationship_map, summary, [row["pk"] for row in rows]
 
 
 # --- Trends -----------------------------------------------------------------------------------

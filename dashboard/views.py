@@ -100,17 +100,20 @@ def home(request):
     # Counts and the map need only the latest figures; the table page also the changes and flags.
     light = selectors.portfolio(user=request.user, filters=filters, sort=sort, as_of=as_of, past_days=(),
                                 flag_counts=False)
-    summary = selectors.portfolio_summary(light)
-    # The page in two steps: the ids of its 50 rows, sorted over the whole filtered portfolio with
-    # only the joins the sort needs; then those rows with everything the table shows.
+    # One pass over the portfolio gives the counts, the map and the first pages in the default order.
+    relationship_map, summary, first_ids = selectors.relationship_map(light, today=timezone.localdate())
+    # Other sorts and later pages: the ids of the page's rows, sorted over the whole filtered
+    # portfolio with only the joins the sort needs; then those rows with everything the table shows.
     key = sort.lstrip("-")
     ordered = selectors.portfolio(user=request.user, filters=filters, sort=sort, as_of=as_of,
                                   past_days=(30, 90) if key.startswith("change_") else (),
                                   flag_counts=key == "flags").select_related(None).values_list("pk", flat=True)
     paginator = Paginator(ordered, selectors.PORTFOLIO_PAGE_SIZE)
-    # The summary already counted the rows: spare the paginator a second COUNT over the portfolio.
+    # The window counts already counted the rows: spare the paginator a COUNT over the portfolio.
     paginator.__dict__["count"] = summary.engagements
     page = paginator.get_page(request.GET.get("page"))
+    if sort == selectors.DEFAULT_SORT and page.end_index() <= len(first_ids):
+        page.object_list = first_ids[page.start_index() - 1:page.end_index()]
     ids = list(page.object_list)
     by_id = {row.pk: row for row in selectors.portfolio(user=request.user, as_of=as_of, flag_counts=key == "flags")
              .filter(pk__in=ids)}
@@ -126,7 +129,6 @@ def home(request):
         # The snapshot counted days up to its own date; add the days since it was taken.
         if row.days_since_session is not None and row.latest_on:
             row.days_since_session += (today - row.latest_on).days
-    relationship_map = selectors.relationship_map(light, total=summary.engagements, today=today)
     config = health_config()
     columns = [
         ("client", _("Client")), ("engagement", _("Engagement")), ("lead", _("Lead")), ("score", _("Score")),
