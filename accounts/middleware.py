@@ -50,6 +50,19 @@ class SessionTimeoutMiddleware:
         return self.get_response(request)
 
 
+MFA_NOT_NEEDED = "_rapport_mfa_not_needed"
+
+
+@receiver(user_logged_in)
+def _remember_mfa_not_needed(sender, request, user, **kwargs):
+    """Decide once per sign-in whether this session can skip the two-factor step, so ordinary
+    requests of users without an authenticator pay no query for it."""
+    from accounts import mfa
+
+    if request is not None and hasattr(request, "session"):
+        request.session[MFA_NOT_NEEDED] = not mfa.mfa_enabled(user) and not mfa.mfa_required(user)
+
+
 class MfaMiddleware:
     """Hold a signed-in but unverified session at the two-factor step.
 
@@ -66,6 +79,7 @@ class MfaMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         if (user is not None and user.is_authenticated and not user.is_verified()
+                and not request.session.get(MFA_NOT_NEEDED)
                 and not request.path.startswith(self.OPEN_PREFIXES)):
             from accounts import mfa
 

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from clients.models import Client, Contact, SponsorPeriod
 from clients.services import contact_set_sponsor
@@ -27,7 +28,7 @@ class SponsorPeriodInline(admin.TabularInline):
 
 
 @admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(SimpleHistoryAdmin):
     list_display = ["name", "industry", "status", "account_lead", "created_at"]
     list_filter = ["status", "industry"]
     search_fields = ["name", "industry", "contacts__name"]
@@ -36,7 +37,7 @@ class ClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(SimpleHistoryAdmin):
     list_display = ["name", "client", "email", "title", "seniority", "is_sponsor", "active"]
     list_filter = ["seniority", "is_sponsor", "active"]
     search_fields = ["name", "email", "client__name"]

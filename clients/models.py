@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 
 class Client(models.Model):
@@ -24,6 +25,9 @@ class Client(models.Model):
         related_name="led_clients",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    # Who changed what and when (django-simple-history).
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("client")
@@ -68,6 +72,9 @@ class Contact(models.Model):
         related_name="contact",
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    # Who changed what and when (django-simple-history).
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("contact")

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
 
 from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, Session
 
@@ -20,7 +21,7 @@ class MilestoneInline(admin.TabularInline):
 
 
 @admin.register(Engagement)
-class EngagementAdmin(admin.ModelAdmin):
+class EngagementAdmin(SimpleHistoryAdmin):
     list_display = ["title", "client", "status", "lead", "start", "end", "planned_cadence_days"]
     list_filter = ["status", "client"]
     search_fields = ["title", "client__name", "lead__full_name"]
@@ -37,7 +38,7 @@ class EngagementAdmin(admin.ModelAdmin):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(SimpleHistoryAdmin):
     list_display = ["start", "engagement", "focus", "channel", "duration_minutes", "initiated_by",
                     "advice_requested", "shared_with_client"]
     list_filter = ["focus", "channel", "initiated_by", "advice_requested", "shared_with_client"]
@@ -54,7 +55,7 @@ class MilestoneCommentInline(admin.TabularInline):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(admin.ModelAdmin):
+class MilestoneAdmin(SimpleHistoryAdmin):
     list_display = ["title", "engagement", "phase", "status", "due_date", "proposed_by", "shared_with_client",
                     "approved_at"]
     list_filter = ["phase", "status", "proposed_by", "shared_with_client"]

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from clients.models import Client, Contact
 
@@ -53,6 +54,9 @@ class Engagement(models.Model):
     retrospective = models.TextField(_("retrospective"), blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    # Who changed what and when (django-simple-history); shown to managers on the engagement page.
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("engagement")
@@ -129,6 +133,9 @@ class Session(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    # Who changed what and when (django-simple-history); shown to managers on the engagement page.
+    history = HistoricalRecords(excluded_fields=["version", "updated_at"])
+
     class Meta:
         verbose_name = _("session")
         verbose_name_plural = _("sessions")
@@ -194,6 +201,9 @@ class Milestone(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(_("created at"))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    # Who changed what and when (django-simple-history); shown to managers on the engagement page.
+    history = HistoricalRecords(excluded_fields=["version", "updated_at"])
 
     class Meta:
         verbose_name = _("milestone")

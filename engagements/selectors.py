@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db.models import (
     Case,
@@ -18,7 +19,8 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
 from accounts import access
 from accounts.models import Role, User
@@ -239,3 +241,41 @@ def flag_cards(flags: QuerySet) -> QuerySet:
     return (flags.select_related("engagement__client", "owner", "resolved_by")
             .prefetch_related(Prefetch("events", queryset=FlagEvent.objects.select_related("actor")))
             .annotate(severity_rank=severity_rank).order_by("severity_rank", "raised_on", "id"))
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    when: object
+    who: object
+    action: str          # "+" created, "~" changed, "-" deleted (simple-history's history_type)
+    kind: str            # what was changed, in words
+    label: str           # which one
+    fields: str          # the fields changed, when known
+
+
+def _session_label(record) -> str:
+    day = formats.date_format(timezone.localtime(record.start), "SHORT_DATE_FORMAT")
+    return f"{record.get_focus_display()} · {day}"
+
+
+def engagement_audit_trail(*, user, engagement, limit: int = 25) -> list[AuditEntry]:
+    """Who changed what and when on an engagement, its sessions, milestones and flags (managers only).
+
+    Four queries whatever the history's length: the latest ``limit`` records of each table,
+    merged newest first.
+    """
+    if not access.can_manage_flags(user):
+        return []
+    sources = [
+        (Engagement.history.filter(id=engagement.pk), _("engagement"), lambda r: r.title),
+        (Session.history.filter(engagement_id=engagement.pk), _("session"), _session_label),
+        (Milestone.history.filter(engagement_id=engagement.pk), _("milestone"), lambda r: r.title),
+        (Flag.history.filter(engagement_id=engagement.pk), _("flag"), lambda r: r.get_kind_display()),
+    ]
+    entries = []
+    for queryset, kind, label in sources:
+        for record in queryset.select_related("history_user").order_by("-history_date")[:limit]:
+            entries.append(AuditEntry(when=record.history_date, who=record.history_user, action=record.history_type,
+                                      kind=kind, label=label(record), fields=record.history_change_reason or ""))
+    entries.sort(key=lambda entry: entry.when, reverse=True)
+    return entries[:limit]

@@ -135,6 +135,7 @@ def session_log(*, engagement: Engagement, logged_by: User | None, start: dt.dat
 def session_update(*, session: Session, version: int | None = None,
                    client_attendees: Iterable[Contact] | None = None, **fields) -> Session:
     """Edit a logged session; with ``version``, refuse to overwrite someone else's newer edit."""
+    before = {name: getattr(session, name) for name in fields if name in _SESSION_FIELDS}
     for name, value in fields.items():
         if name not in _SESSION_FIELDS:
             raise TypeError(f"session_update() got an unexpected field {name!r}")
@@ -144,26 +145,34 @@ def session_update(*, session: Session, version: int | None = None,
     if client_attendees is not None:
         attendees = _check_contacts_belong(session.engagement, client_attendees, "client_attendees")
     with transaction.atomic():
-        _save_versioned(session, version, [*fields.keys(), "updated_at"])
+        _save_versioned(session, version, [*fields.keys(), "updated_at"],
+                        changed=[name for name, old in before.items() if getattr(session, name) != old])
         if attendees is not None:
             session.client_attendees.set(attendees)
         request_rescore(engagement_id=session.engagement_id)
     return session
 
 
-def _save_versioned(obj, version: int | None, update_fields: list[str]) -> None:
-    """Save ``obj`` only if its stored version is still ``version`` (optimistic locking)."""
+def _save_versioned(obj, version: int | None, update_fields: list[str], *, changed: list[str] | None = None) -> None:
+    """Save ``obj`` only if its stored version is still ``version`` (optimistic locking).
+
+    ``changed`` names the fields whose values really changed, for the audit trail (default: all).
+    """
     model = type(obj)
     expected = obj.version if version is None else version
     values = {name: getattr(obj, name) for name in update_fields if name != "updated_at"}
-    if "updated_at" in update_fields or hasattr(obj, "updated_at"):
-        values["updated_at"] = timezone.now()
+    values["updated_at"] = timezone.now()
     updated = model.objects.filter(pk=obj.pk, version=expected).update(version=F("version") + 1, **values)
     if not updated:
         raise EditConflict(model.objects.get(pk=obj.pk))
     obj.version = expected + 1
-    if "updated_at" in values:
-        obj.updated_at = values["updated_at"]
+    obj.updated_at = values["updated_at"]
+    # A conditional UPDATE bypasses save(), so record the audit-trail entry here, naming the
+    # fields changed; the author comes from the request (simple-history's middleware).
+    names = ", ".join(sorted(changed if changed is not None else (n for n in values if n != "updated_at")))
+    # history_change_reason holds 100 characters; a longer list is cut with an ellipsis.
+    reason = names if len(names) <= 100 else names[:99] + "…"
+    model.history.bulk_history_create([obj], update=True, default_change_reason=reason)
 
 
 # --- Milestones -----------------------------------------------------------------------------------
@@ -226,6 +235,7 @@ def milestone_propose(*, engagement: Engagement, proposed_by: User, title: str,
 
 def milestone_update(*, milestone: Milestone, version: int | None = None, **fields) -> Milestone:
     """Edit a milestone; with ``version``, an edit based on a stale copy raises ``EditConflict``."""
+    before = {name: getattr(milestone, name) for name in fields if name in _MILESTONE_FIELDS}
     for name, value in fields.items():
         if name not in _MILESTONE_FIELDS:
             raise TypeError(f"milestone_update() got an unexpected field {name!r}")
@@ -238,7 +248,8 @@ def milestone_update(*, milestone: Milestone, version: int | None = None, **fiel
     if "status" in fields:
         changed.append("completed_at")
     with transaction.atomic():
-        _save_versioned(milestone, version, [*changed, "updated_at"])
+        _save_versioned(milestone, version, [*changed, "updated_at"],
+                        changed=[name for name, old in before.items() if getattr(milestone, name) != old])
         request_rescore(engagement_id=milestone.engagement_id)
     return milestone
 

@@ -116,6 +116,7 @@ def detail(request, pk):
         "health": selectors.engagement_health(user=request.user, engagement=engagement),
         "health_history": selectors.health_history(user=request.user, engagement=engagement),
         "flags": selectors.engagement_flags(user=request.user, engagement=engagement),
+        "audit_trail": selectors.engagement_audit_trail(user=request.user, engagement=engagement),
         "is_closed": engagement.status == Engagement.Status.CLOSED,
     }
     if not context["is_closed"]:

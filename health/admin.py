@@ -4,6 +4,7 @@ here; flags change status only through the lifecycle services, never by editing 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
 
 from health import services
 from health.models import Flag, HealthSnapshot
@@ -27,7 +28,7 @@ class HealthSnapshotAdmin(admin.ModelAdmin):
 
 
 @admin.register(Flag)
-class FlagAdmin(admin.ModelAdmin):
+class FlagAdmin(SimpleHistoryAdmin):
     list_display = ["engagement", "kind", "severity", "status", "raised_on", "last_seen_on", "owner", "action_plan"]
     list_filter = ["status", "severity", "kind", "action_plan"]
     search_fields = ["engagement__title", "engagement__client__name", "owner__email", "owner__full_name"]

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from engagements.models import Engagement
 
@@ -130,6 +131,9 @@ class Flag(models.Model):
                                     on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     resolution_note = models.TextField(_("resolution note"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    # Who changed what and when (django-simple-history).
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("flag")
