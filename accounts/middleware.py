@@ -91,7 +91,8 @@ class MfaMiddleware:
                 step = None
             if step is not None:
                 if request.path.startswith("/api/"):
-                    return JsonResponse({"detail": _("Two-factor authentication is required."),
-                                         "code": "mfa_required"}, status=403)
+                    return JsonResponse({"status": 403, "code": "mfa_required",
+                                         "detail": _("Two-factor authentication is required."), "errors": {}},
+                                        status=403)
                 return redirect(f"{reverse(step)}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)

@@ -34,5 +34,8 @@ def locked_out(request, original_response=None, credentials=None):
     message = ngettext("Too many failed sign-ins. Try again in %(minutes)d minute.",
                        "Too many failed sign-ins. Try again in %(minutes)d minutes.", minutes) % {"minutes": minutes}
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": message, "code": "locked_out"}, status=429)
+        # The API's error body ({status, code, detail, errors}), with Retry-After like its throttles.
+        response = JsonResponse({"status": 429, "code": "locked_out", "detail": message, "errors": {}}, status=429)
+        response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+        return response
     return render(request, "registration/locked_out.html", {"message": message}, status=429)

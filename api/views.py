@@ -58,6 +58,17 @@ class ApiViewSet(viewsets.GenericViewSet):
     def read_serializer(self, instance):
         return self.serializer_class(instance, context=self.get_serializer_context())
 
+    def get_object(self):
+        try:
+            return super().get_object()
+        except Http404:
+            # Someone else's object looks like a missing one, but the attempt is worth logging.
+            queryset = self.get_queryset()
+            access.log_out_of_scope(user=self.request.user, model=queryset.model,
+                                    pk=self.kwargs.get(self.lookup_url_kwarg or self.lookup_field),
+                                    request=self.request._request)
+            raise
+
 
 class ServiceCreateMixin:
     """POST: validate the shape, hand the values to ``create_object`` (a service call)."""

@@ -49,3 +49,13 @@ def test_log_lines_are_json_with_utc_timestamps():
     line = json.loads(JsonFormatter().format(record))
     assert line["event"] == "login" and line["user_id"] == 7 and line["level"] == "INFO"
     assert line["ts"].endswith("+00:00")
+
+
+def test_the_api_logs_out_of_scope_ids_too(client, engagement, other_client_user, caplog):
+    caplog.set_level(logging.INFO, logger="rapport.security")
+    client.force_login(other_client_user)
+    response = client.get(f"/api/v1/engagements/{engagement.pk}/")
+    assert response.status_code == 404
+    event = _events(caplog)[-1]
+    assert (event.event, event.model, event.object_id) == ("out_of_scope", "engagements.Engagement",
+                                                           str(engagement.pk))
