@@ -6,8 +6,12 @@ RUN useradd --create-home --uid 1000 rapport
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 COPY --chown=rapport:rapport . .
-RUN DJANGO_SECRET_KEY=collectstatic-only DJANGO_DEBUG=0 DATABASE_URL=sqlite:////tmp/build.sqlite3 \
+# collectstatic needs settings to load, not a real secret or database.
+RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-secret-collectstatic-only-not-a-secret \
+    DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=build DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     python manage.py collectstatic --no-input
 USER rapport
 EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s \
+  CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3)"
 CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
