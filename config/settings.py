@@ -75,6 +75,17 @@ if not SECRET_KEY:
             "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
         )
 
+# DJANGO_DEBUG=0 is how a deployment says "this is production": then the secret must be strong
+# and the host names explicit, or Rapport does not start.
+if "DJANGO_DEBUG" in os.environ and not DEBUG:
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure"):
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is too weak for production: use at least 50 random characters, e.g. "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+        )
+    if not env_list("DJANGO_ALLOWED_HOSTS", []):
+        raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the host names Rapport is served under.")
+
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 

@@ -57,3 +57,16 @@ def test_a_malformed_boolean_stops_startup_with_its_name():
 
 def test_the_embedded_default_starts_with_no_configuration():
     assert _check({}).returncode == 0
+
+
+def test_production_refuses_a_weak_secret_key():
+    result = _check({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "short-and-guessable",
+                     "DJANGO_ALLOWED_HOSTS": "rapport.example.com"})
+    assert result.returncode != 0
+    assert "too weak for production" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    result = _check({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "k" * 30 + "abcdefghij" * 3})
+    assert result.returncode != 0
+    assert "DJANGO_ALLOWED_HOSTS must list" in result.stderr
