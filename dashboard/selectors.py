@@ -33,7 +33,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import Cast, Coalesce, TruncMonth
 from django.utils import timezone
 
 from accounts import access
@@ -142,9 +142,10 @@ def with_latest_snapshot(queryset: QuerySet[Engagement], *, as_of: dt.date | Non
     run scored — the newest one, found by a correlated subquery PostgreSQL evaluates just for them.
     """
     if as_of is None:
-        return queryset.annotate(**{name: Value(None, output_field=out) for name, (_f, out) in _FIGURES.items()},
-                                 **{f"score_{n}": Value(None, output_field=FloatField()) for n in past_days},
-                                 **{f"change_{n}": Value(None, output_field=FloatField()) for n in past_days})
+        # Typed NULLs: PostgreSQL cannot average an untyped one.
+        return queryset.annotate(**{name: Cast(Value(None), out) for name, (_f, out) in _FIGURES.items()},
+                                 **{f"score_{n}": Cast(Value(None), FloatField()) for n in past_days},
+                                 **{f"change_{n}": Cast(Value(None), FloatField()) for n in past_days})
     qs = queryset.annotate(
         snap_0=FilteredRelation("health_snapshots", condition=Q(health_snapshots__date=as_of)),
         snap_1=FilteredRelation("health_snapshots", condition=Q(health_snapshots__date=as_of - dt.timedelta(days=1))),

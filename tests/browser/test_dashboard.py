@@ -26,7 +26,7 @@ def test_manager_maps_the_portfolio_filters_the_drift_and_resolves_its_flag(page
     plotted = int(canvas.get_attribute("data-points"))
     assert plotted >= 10  # every scored demo engagement with a balance and a depth
     page.wait_for_selector("#score-distribution", state="attached")  # the trends arrive through HTMX
-    screenshot(page, "dashboard")
+    screenshot(page, "dashboard", widths=(1280, 390))
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":  # the map alone, for the README
         page.locator("#map").screenshot(path=str(SCREENSHOTS / "map-1280.png"))
 
@@ -42,7 +42,7 @@ def test_manager_maps_the_portfolio_filters_the_drift_and_resolves_its_flag(page
     flag = Flag.objects.get(engagement__title=DRIFTED, kind="drift_to_transactional", status__in=Flag.LIVE_STATUSES)
     card = page.locator(f"#flag-{flag.pk}")
     assert "Helios Energy" in card.inner_text()
-    screenshot(page, "flags")
+    screenshot(page, "flags", widths=(1280, 390))
     card.get_by_text("Resolve", exact=True).first.click()
     card.get_by_label("Repair the relationship").check()
     card.get_by_label("What will be done, by when").fill(
