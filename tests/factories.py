@@ -169,39 +169,6 @@ class SponsorPeriodFactory(factory.django.DjangoModelFactory):
     end = None
 
 
-class HealthSnapshotFactory(factory.django.DjangoModelFactory):
-    """A stored snapshot, for tests that read health rather than compute it."""
-
-    class Meta:
-        model = "health.HealthSnapshot"
-
-    engagement = factory.SubFactory(EngagementFactory)
-    date = factory.Sequence(lambda n: timezone.localdate() - dt.timedelta(days=n))
-    score = 72.5
-    depth = 0.6
-    balance = 0.45
-    mode = "co_production"
-    state = "consultative"
-    components = factory.LazyFunction(lambda: {"depth": {"value": 0.6, "weight": 0.3}})
-    algorithm_version = 1
-
-
-class FlagFactory(factory.django.DjangoModelFactory):
-    """An open flag, as the health engine would have raised it today."""
-
-    class Meta:
-        model = "health.Flag"
-
-    engagement = factory.SubFactory(EngagementFactory)
-    kind = "cadence_drop"
-    severity = "medium"
-    status = "open"
-    evidence = factory.LazyFunction(lambda: {"days_since_last_session": 40, "planned_cadence_days": 14})
-    raised_on = factory.LazyFunction(timezone.localdate)
-    episode_start = factory.LazyFunction(timezone.localdate)
-    last_seen_on = factory.LazyFunction(timezone.localdate)
-
-
 class FlagFactory(factory.django.DjangoModelFactory):
     """A live flag as the health engine would raise it (tests of pages and flag actions)."""
 
@@ -219,6 +186,8 @@ class FlagFactory(factory.django.DjangoModelFactory):
 
 
 class HealthSnapshotFactory(factory.django.DjangoModelFactory):
+    """A stored snapshot, for tests that read health rather than compute it."""
+
     class Meta:
         model = "health.HealthSnapshot"
 
