@@ -1,5 +1,7 @@
 """Markdown from users (session notes, milestone descriptions, comments) rendered safely."""
 
+import functools
+
 import markdown as markdown_lib
 import nh3
 
@@ -8,6 +10,9 @@ ALLOWED_TAGS = {"p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "o
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
 
 
+# Pages render the same notes and comments again and again (a timeline, a thread): keep the last
+# thousand results per process. The output depends on the text alone, so a hit is always right.
+@functools.lru_cache(maxsize=1024)
 def render_markdown(text: str) -> str:
     """Markdown to HTML with only harmless tags: no script, no event handlers, links made safe.
 

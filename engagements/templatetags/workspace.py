@@ -6,6 +6,8 @@ import datetime as dt
 
 from django import template
 from django.utils.formats import date_format, number_format
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from health.models import Mode
@@ -150,3 +152,21 @@ def assignable_owners(context):
         if request is not None:
             request._assignable_owners = cached
     return cached
+
+
+@register.simple_tag(takes_context=True)
+def owner_options(context, selected_id=None):
+    """The <option>s of a flag card's owner menu, built once per request and selected owner: a queue of
+    twenty cards in a firm of 150 people would otherwise render 3,000 options through the template engine."""
+    request = context.get("request")
+    cache = getattr(request, "_owner_options", None) if request is not None else None
+    if cache is None:
+        cache = {}
+        if request is not None:
+            request._owner_options = cache
+    if selected_id not in cache:
+        cache[selected_id] = format_html_join(
+            "", '<option value="{}"{}>{}</option>',
+            ((person.pk, mark_safe(" selected") if person.pk == selected_id else "", str(person))
+             for person in assignable_owners(context)))
+    return cache[selected_id]
