@@ -1,11 +1,10 @@
 """Reads of the manager dashboard: the portfolio, the relationship map, trends and the flag queue.
 
-Everything reads stored ``HealthSnapshot`` rows (never recomputes a score) with a fixed number
-of queries whatever the portfolio size: the portfolio is one annotated query (each engagement
-joined to its latest snapshot and to the snapshots 30 and 90 days before it), sorted, filtered
-and paginated in SQL; the map, trails and trends read a handful of chosen dates with
-``date__in``. Callers pass the user; scoping goes through ``accounts.access``.
-"""
+Everything reads stored health (never recomputes a score) with a fixed number of queries
+whatever the portfolio size: the portfolio is one query over the engagements joined to their
+latest figures (``health.EngagementHealth``, one row each), sorted, filtered and paginated in
+SQL; the map's trails and the trends read a handful of chosen snapshot dates with ``date__in``.
+Callers pass the user; scoping goes through ``accounts.access``."""
 
 from __future__ import annotations
 
@@ -165,29 +164,34 @@ def with_latest_snapshot(queryset: QuerySet[Engagement], *, as_of: dt.date | Non
                        **{f"change_{n}": F("score") - F(f"past_{n}__score") for n in past_days})
 
 
-_UNSET = object()
+# Portfolio figures → the engagement's latest figures (``health.EngagementHealth``) they come from.
+_LATEST = {
+    "latest_on": "latest_health__as_of",
+    "score": "latest_health__score",
+    "mode": "latest_health__mode",
+    "state": "latest_health__state",
+    "depth": "latest_health__depth",
+    "balance": "latest_health__balance",
+    "days_since_session": "latest_health__days_since_last_session",
+    "change_30": "latest_health__score_change_30",
+    "change_90": "latest_health__score_change_90",
+}
 
 
-def portfolio(*, user: User, filters: PortfolioFilters | None = None, sort: str = DEFAULT_SORT,
-              as_of=_UNSET, past_days: tuple[int, ...] = (30, 90), flag_counts: bool = True) -> QuerySet[Engagement]:
-    """Live engagements the user may see, each with its latest snapshot's figures and their change.
+def portfolio(*, user: User, filters: PortfolioFilters | None = None, sort: str = DEFAULT_SORT) -> QuerySet[Engagement]:
+    """Live engagements the user may see, each with its latest figures, filtered and sorted (one query).
 
-    One query (plus one for the newest snapshot date unless ``as_of`` is given). ``score``,
-    ``mode``, ``state``, ``depth``, ``balance``, ``days_since_session`` come from the latest
-    snapshot (dated ``latest_on``); ``change_30`` / ``change_90`` compare its score with the
-    snapshots 30 and 90 days before the portfolio date; ``live_flags`` counts flags still live.
-    Leave out ``past_days`` and ``flag_counts`` for a lighter query (counts, the map).
+    The figures come from ``health.EngagementHealth`` (one row per engagement, written by the
+    scoring run next to the snapshots), joined to each engagement: ``score``, ``mode``, ``state``,
+    ``depth``, ``balance``, ``days_since_session`` of the latest snapshot (dated ``latest_on``),
+    ``change_30`` / ``change_90`` against the snapshots 30 and 90 days before it, and
+    ``live_flags``. Engagements never scored have empty figures and no flags.
     """
     filters = filters or PortfolioFilters()
-    live = Flag.objects.filter(engagement_id=OuterRef("pk"), status__in=Flag.LIVE_STATUSES)
-    qs = with_latest_snapshot(
-        access.health_visible_engagements_for(user).filter(status__in=live_engagement_statuses())
-        .select_related("client", "lead"),
-        as_of=portfolio_date() if as_of is _UNSET else as_of, past_days=past_days,
-    )
-    if flag_counts or sort.lstrip("-") == "flags":
-        qs = qs.annotate(live_flags=Coalesce(Subquery(live.order_by().values("engagement_id").annotate(n=Count("id"))
-                                                      .values("n")[:1], output_field=IntegerField()), 0))
+    qs = (access.health_visible_engagements_for(user).filter(status__in=live_engagement_statuses())
+          .select_related("client", "lead")
+          .annotate(**{name: F(path) for name, path in _LATEST.items()},
+                    live_flags=Coalesce(F("latest_health__live_flags"), 0)))
     if filters.lead:
         qs = qs.filter(lead_id=filters.lead)
     if filters.client:
@@ -199,6 +203,7 @@ def portfolio(*, user: User, filters: PortfolioFilters | None = None, sort: str 
     if filters.state:
         qs = qs.filter(state=filters.state)
     if filters.flag_kind:
+        live = Flag.objects.filter(engagement_id=OuterRef("pk"), status__in=Flag.LIVE_STATUSES)
         qs = qs.filter(Exists(live.filter(kind=filters.flag_kind)))
     if filters.score_min is not None:
         qs = qs.filter(score__gte=filters.score_min)
@@ -214,12 +219,6 @@ class PortfolioSummary:
     mean_score: float | None = None
     transactional: int = 0
     one_sided: int = 0
-
-
-def live_flag_counts(*, user: User, engagement_ids: list[int]) -> dict[int, int]:
-    """Live flags per engagement, for one page of the table (one query)."""
-    return dict(access.flags_for(user).filter(engagement_id__in=engagement_ids, status__in=Flag.LIVE_STATUSES)
-                .values("engagement_id").order_by().annotate(n=Count("id")).values_list("engagement_id", "n"))
 
 
 def live_flags_in_portfolio(*, user: User) -> int:
@@ -267,14 +266,13 @@ class RelationshipMap:
 
 
 def relationship_map(queryset: QuerySet[Engagement], *, today: dt.date | None = None,
-                     limit: int = MAP_LIMIT) -> tuple[RelationshipMap, PortfolioSummary, list[int]]:
+                     limit: int = MAP_LIMIT) -> tuple[RelationshipMap, PortfolioSummary]:
     """The filtered engagements on the balance × depth plane, most at-risk first, with quarterly trails.
 
-    Two queries. The first reads the ``limit`` lowest-scored engagements of the (light) portfolio
-    in the table's default order and, through window aggregates over the whole filtered set, the
-    portfolio's counts, so one pass over the portfolio serves the summary, the map and the first
-    pages of the table. The second reads their trails at the last four quarter ends (``date__in``).
-    Returns the map, the summary and the ids in order.
+    Two queries. The first reads the ``limit`` lowest-scored engagements of the portfolio and,
+    through window aggregates over the whole filtered set, the portfolio's counts, so one pass
+    over the portfolio serves the summary and the map. The second reads their trails at the last
+    four quarter ends (``date__in``). Returns the map and the summary.
     """
     today = today or timezone.localdate()
     everything = Window(Count("pk"))
@@ -312,7 +310,7 @@ def relationship_map(queryset: QuerySet[Engagement], *, today: dt.date | None = 
             points[engagement_id].trail.append((date, balance, depth))
     relationship_map = RelationshipMap(points=list(points.values()), shown=len(points),
                                        total=summary.engagements, trail_dates=dates)
-    return relationship_map, summary, [row["pk"] for row in rows]
+    return relationship_map, summary
 
 
 # --- Trends -----------------------------------------------------------------------------------

@@ -96,36 +96,18 @@ def home(request):
     form = _portfolio_form(request)
     sort = selectors.normalise_sort(request.GET.get("sort"))
     filters = form.filters()
-    as_of = selectors.portfolio_date()
-    # Counts and the map need only the latest figures; the table page also the changes and flags.
-    light = selectors.portfolio(user=request.user, filters=filters, sort=sort, as_of=as_of, past_days=(),
-                                flag_counts=False)
-    # One pass over the portfolio gives the counts, the map and the first pages in the default order.
-    relationship_map, summary, first_ids = selectors.relationship_map(light, today=timezone.localdate())
-    # Other sorts and later pages: the ids of the page's rows, sorted over the whole filtered
-    # portfolio with only the joins the sort needs; then those rows with everything the table shows.
-    key = sort.lstrip("-")
-    ordered = selectors.portfolio(user=request.user, filters=filters, sort=sort, as_of=as_of,
-                                  past_days=(30, 90) if key.startswith("change_") else (),
-                                  flag_counts=key == "flags").select_related(None).values_list("pk", flat=True)
-    paginator = Paginator(ordered, selectors.PORTFOLIO_PAGE_SIZE)
+    portfolio = selectors.portfolio(user=request.user, filters=filters, sort=sort)
+    # One pass over the portfolio gives the counts and the map; a second reads the table's page.
+    relationship_map, summary = selectors.relationship_map(portfolio, today=timezone.localdate())
+    paginator = Paginator(portfolio, selectors.PORTFOLIO_PAGE_SIZE)
     # The window counts already counted the rows: spare the paginator a COUNT over the portfolio.
     paginator.__dict__["count"] = summary.engagements
     page = paginator.get_page(request.GET.get("page"))
-    if sort == selectors.DEFAULT_SORT and page.end_index() <= len(first_ids):
-        page.object_list = first_ids[page.start_index() - 1:page.end_index()]
-    ids = list(page.object_list)
-    by_id = {row.pk: row for row in selectors.portfolio(user=request.user, as_of=as_of, flag_counts=key == "flags")
-             .filter(pk__in=ids)}
-    page.object_list = [by_id[pk] for pk in ids if pk in by_id]
+    page.object_list = list(page.object_list)
     today = timezone.localdate()
-    flag_counts = (None if sort.lstrip("-") == "flags" else
-                   selectors.live_flag_counts(user=request.user, engagement_ids=[r.pk for r in page.object_list]))
     for row in page.object_list:
         row.detail_url = detail_url(row.pk)
         row.changes = [_change(row.change_30), _change(row.change_90)]
-        if flag_counts is not None:
-            row.live_flags = flag_counts.get(row.pk, 0)
         # The snapshot counted days up to its own date; add the days since it was taken.
         if row.days_since_session is not None and row.latest_on:
             row.days_since_session += (today - row.latest_on).days

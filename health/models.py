@@ -216,3 +216,43 @@ class FlagEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} on flag {self.flag_id}"
+
+
+class EngagementHealth(models.Model):
+    """The latest figures of one engagement, one row each: what the dashboard lists, sorts and filters.
+
+    Written by the scoring run in the same transaction as the snapshots (one upsert per batch),
+    only when the date scored is not older than the row's: a backfill of past dates leaves the
+    newest figures in place. The live-flag columns follow the flags (scoring runs and the flag
+    services). A copy of the newest snapshot, so the portfolio is a read of one narrow row per
+    engagement instead of a search for each one's newest snapshot among a year of them.
+    """
+
+    engagement = models.OneToOneField(Engagement, verbose_name=_("engagement"), on_delete=models.CASCADE,
+                                      primary_key=True, related_name="latest_health")
+    as_of = models.DateField(_("as of"))
+    score = models.FloatField(_("score (0–100)"), null=True, blank=True)
+    mode = models.CharField(_("mode"), max_length=16, choices=Mode.choices, blank=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, blank=True)
+    depth = models.FloatField(_("depth (consultative share)"), null=True, blank=True)
+    balance = models.FloatField(_("balance (client initiative)"), null=True, blank=True)
+    days_since_last_session = models.PositiveIntegerField(_("days since last session"), null=True, blank=True)
+    score_change_30 = models.FloatField(_("score change over 30 days"), null=True, blank=True,
+                                        help_text=_("Against the snapshot 30 days before; empty without one."))
+    score_change_90 = models.FloatField(_("score change over 90 days"), null=True, blank=True,
+                                        help_text=_("Against the snapshot 90 days before; empty without one."))
+    live_flags = models.PositiveIntegerField(_("live flags"), default=0)
+    # 0 high, 1 medium, 2 low (sorts most severe first); empty without a live flag.
+    worst_flag_severity = models.PositiveSmallIntegerField(_("most severe live flag"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("engagement health")
+        verbose_name_plural = _("engagement health")
+        indexes = [models.Index(fields=["score"], name="engagement_health_score"),
+                   models.Index(fields=["score_change_30"], name="engagement_health_change_30"),
+                   models.Index(fields=["score_change_90"], name="engagement_health_change_90"),
+                   models.Index(fields=["state", "score"], name="engagement_health_state_score"),
+                   models.Index(fields=["mode", "score"], name="engagement_health_mode_score")]
+
+    def __str__(self):
+        return f"{self.engagement_id} @ {self.as_of}: {self.score}"

@@ -2,7 +2,8 @@
 
 A scoring run for a batch of engagements reads aggregates (``selectors.health_facts``), computes
 in Python (``scoring``) and writes with a fixed number of statements: one upsert of snapshots,
-one insert of new flags, and at most four conditional updates for the flag lifecycle.
+one insert of new flags, at most four conditional updates for the flag lifecycle, and one upsert
+of the engagements' latest figures (``EngagementHealth``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
-from django.db.models import Q
+from django.db.models import Case, Count, Min, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -27,7 +29,7 @@ from accounts.models import User
 from engagements.models import Engagement
 from health import notifications, scoring, selectors
 from health.conf import health_config
-from health.models import Flag, FlagEvent, HealthSnapshot, PendingRescore
+from health.models import EngagementHealth, Flag, FlagEvent, HealthSnapshot, PendingRescore
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +118,8 @@ def _score_claimed(engagement_ids: list[int], as_of: dt.date, config: scoring.He
             # E-mail the lead and the managers once this commits; only about flags this run inserted.
             notifications.queue_high_flag_notices(as_of=as_of, created_at=now, engagement_ids=high)
         resolved = _apply_flag_plan(plan, as_of)
+        # Last, so the live-flag counts include what this run raised and resolved.
+        engagement_health_refresh(engagement_ids=[row["engagement_id"] for row in snapshots], as_of=as_of)
     return ScoringResult(snapshots=len(snapshots), flags_raised=len(new_flags), flags_resolved=resolved)
 
 
@@ -163,6 +167,94 @@ def _bulk_insert(model, rows: list[dict], *, unique_fields: Sequence[str] = (),
             f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({record}) {conflict}",
             [payload],
         )
+
+
+_SEVERITY_RANKS = {Flag.Severity.HIGH: 0, Flag.Severity.MEDIUM: 1, Flag.Severity.LOW: 2}
+_HEALTH_FIGURES = ("as_of", "score", "mode", "state", "depth", "balance", "days_since_last_session",
+                   "score_change_30", "score_change_90")
+_HEALTH_FLAG_COLUMNS = ("live_flags", "worst_flag_severity")
+
+
+def _engagement_health_sql(vendor: str, *, all_engagements: bool, newest: bool) -> str:
+    """One INSERT … SELECT … ON CONFLICT that copies snapshots into ``EngagementHealth``.
+
+    The figures change only when the snapshot is not older than the row (a backfill keeps the
+    newest figures); the live-flag columns are always brought up to date. Rows that would not
+    change are not written (a rerun writes nothing).
+    """
+    quote = connection.ops.quote_name
+    health, snapshot, flag = (quote(m._meta.db_table) for m in (EngagementHealth, HealthSnapshot, Flag))
+
+    def days_before(column: str, days: int) -> str:
+        return f"{column} - {days}" if vendor == "postgresql" else f"date({column}, '-{days} days')"
+
+    def in_ids(column: str) -> str:
+        if vendor == "postgresql":
+            return f"{column} = ANY(%(ids)s)"
+        return f"{column} IN (SELECT value FROM json_each(%(ids)s))"  # noqa: S608 (a column name of ours)
+
+    ids = "TRUE" if all_engagements else in_ids("engagement_id")
+    if newest:
+        # One pass over the (engagement, date) index for the newest dates, then one probe each.
+        source = (f"(SELECT engagement_id, MAX(date) AS date FROM {snapshot} "  # noqa: S608 (names of ours)
+                  f"WHERE {ids} GROUP BY engagement_id) newest "
+                  f"JOIN {snapshot} s ON s.engagement_id = newest.engagement_id AND s.date = newest.date")
+        where = "TRUE"
+    else:
+        scope = "TRUE" if all_engagements else in_ids("s.engagement_id")
+        source, where = f"{snapshot} s", f"{scope} AND s.date = %(as_of)s"
+    rank = " ".join(f"WHEN '{severity.value}' THEN {n}" for severity, n in _SEVERITY_RANKS.items())
+    live = ", ".join(f"'{status.value}'" for status in Flag.LIVE_STATUSES)
+    columns = ("engagement_id", *_HEALTH_FIGURES, *_HEALTH_FLAG_COLUMNS)
+    newer = f"{health}.as_of <= EXCLUDED.as_of"
+    distinct = "IS DISTINCT FROM" if vendor == "postgresql" else "IS NOT"
+    figures = ", ".join(f"{c} = CASE WHEN {newer} THEN EXCLUDED.{c} ELSE {health}.{c} END" for c in _HEALTH_FIGURES)
+    flags = ", ".join(f"{c} = EXCLUDED.{c}" for c in _HEALTH_FLAG_COLUMNS)
+    changed = " OR ".join([*(f"{health}.{c} {distinct} EXCLUDED.{c}" for c in _HEALTH_FIGURES[1:]),
+                           f"{health}.as_of < EXCLUDED.as_of"])
+    flags_changed = " OR ".join(f"{health}.{c} {distinct} EXCLUDED.{c}" for c in _HEALTH_FLAG_COLUMNS)
+    return f"""
+        INSERT INTO {health} ({", ".join(columns)})
+        SELECT s.engagement_id, s.date, s.score, s.mode, s.state, s.depth, s.balance, s.days_since_last_session,
+               s.score - p30.score, s.score - p90.score, COALESCE(f.live, 0), f.worst
+        FROM {source}
+        LEFT JOIN {snapshot} p30 ON p30.engagement_id = s.engagement_id AND p30.date = {days_before('s.date', 30)}
+        LEFT JOIN {snapshot} p90 ON p90.engagement_id = s.engagement_id AND p90.date = {days_before('s.date', 90)}
+        LEFT JOIN (SELECT engagement_id, COUNT(*) AS live, MIN(CASE severity {rank} END) AS worst
+                   FROM {flag} WHERE status IN ({live}) AND {ids} GROUP BY engagement_id
+                  ) f ON f.engagement_id = s.engagement_id
+        WHERE {where}
+        ON CONFLICT (engagement_id) DO UPDATE SET {figures}, {flags}
+        WHERE ({newer} AND ({changed})) OR {flags_changed}
+    """  # noqa: S608 (names from model meta, constants of ours; values travel as parameters)
+
+
+def engagement_health_refresh(*, engagement_ids: Iterable[int] | None = None, as_of: dt.date | None = None) -> None:
+    """Copy the engagements' snapshots of ``as_of`` (else their newest) into their latest figures, in one statement.
+
+    Without ``engagement_ids``, every engagement with a snapshot (filling the table from history).
+    """
+    params = {}
+    if engagement_ids is not None:
+        ids = [int(pk) for pk in engagement_ids]
+        if not ids:
+            return
+        params["ids"] = ids if connection.vendor == "postgresql" else json.dumps(ids)
+    if as_of is not None:
+        params["as_of"] = connection.ops.adapt_datefield_value(as_of)
+    sql = _engagement_health_sql(connection.vendor, all_engagements=engagement_ids is None, newest=as_of is None)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _engagement_health_flags_refresh(*, engagement_id: int) -> None:
+    """Recount an engagement's live flags in its latest figures, after a person changed a flag's status."""
+    live = Flag.objects.filter(engagement_id=OuterRef("engagement_id"), status__in=Flag.LIVE_STATUSES).order_by()
+    rank = Case(*(When(severity=severity, then=Value(n)) for severity, n in _SEVERITY_RANKS.items()))
+    EngagementHealth.objects.filter(engagement_id=engagement_id).update(
+        live_flags=Coalesce(Subquery(live.values("engagement_id").annotate(n=Count("pk")).values("n")), 0),
+        worst_flag_severity=Subquery(live.values("engagement_id").annotate(worst=Min(rank)).values("worst")),
+    )
 
 
 def _apply_flag_plan(plan: scoring.FlagPlan, as_of: dt.date) -> int:
@@ -344,6 +436,8 @@ def _transition(flag: Flag, *, allowed_from: Sequence[str], action: str, event: 
             raise ValidationError(_("This flag is %(status)s; it cannot be %(action)s.")
                                   % {"status": flag.get_status_display().lower(), "action": action})
         FlagEvent.objects.create(flag=flag, created_at=timezone.now(), actor=actor, action=event, note=note)
+        if "status" in values:
+            _engagement_health_flags_refresh(engagement_id=flag.engagement_id)
     for name, value in values.items():
         setattr(flag, name, value)
     return flag

@@ -184,6 +184,12 @@ class FlagFactory(factory.django.DjangoModelFactory):
     episode_start = factory.SelfAttribute("raised_on")
     last_seen_on = factory.SelfAttribute("raised_on")
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        flag = super()._create(model_class, *args, **kwargs)
+        _latest_health_follows(flag.engagement_id)
+        return flag
+
 
 class HealthSnapshotFactory(factory.django.DjangoModelFactory):
     """A stored snapshot, for tests that read health rather than compute it."""
@@ -199,3 +205,16 @@ class HealthSnapshotFactory(factory.django.DjangoModelFactory):
     depth = 0.62
     balance = 0.45
     algorithm_version = 1
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        snapshot = super()._create(model_class, *args, **kwargs)
+        _latest_health_follows(snapshot.engagement_id)
+        return snapshot
+
+
+def _latest_health_follows(engagement_id: int) -> None:
+    """As the scoring run does, bring the engagement's latest figures (EngagementHealth) up to date."""
+    from health.services import engagement_health_refresh
+
+    engagement_health_refresh(engagement_ids=[engagement_id])

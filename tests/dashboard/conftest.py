@@ -8,6 +8,7 @@ from django.utils import timezone
 from clients.models import Client
 from engagements.models import Engagement, Session
 from health.models import Flag, HealthSnapshot
+from health.services import engagement_health_refresh
 from tests import factories
 
 TODAY = timezone.localdate()
@@ -18,8 +19,9 @@ def ago(days: int) -> dt.date:
 
 
 def build_portfolio(size: int, *, lead=None, prefix: str = "P") -> list[Engagement]:
-    """``size`` active engagements, each with snapshots today, 30 and 90 days ago and at the quarter ends,
-    a live flag on every third, and two sessions each; inserted in bulk so 500 stays fast."""
+    """``size`` active engagements, each with snapshots today, 30 and 90 days ago and at the quarter ends
+    (and their latest figures), a live flag on every third, and two sessions each; inserted in bulk
+    so 500 stays fast."""
     from dashboard.selectors import month_ends, quarter_ends
 
     lead = lead or factories.ConsultantFactory()
@@ -48,6 +50,8 @@ def build_portfolio(size: int, *, lead=None, prefix: str = "P") -> list[Engageme
                  focus="strategy" if d < 20 else "reporting") for e in engagements for d in (10, 40)])
     Session.consultants.through.objects.bulk_create(
         [Session.consultants.through(session=s, user=lead) for s in sessions])
+    # What the scoring run keeps beside the snapshots: each engagement's latest figures.
+    engagement_health_refresh(engagement_ids=[e.pk for e in engagements])
     return engagements
 
 
