@@ -54,7 +54,7 @@ trap cleanup EXIT
 : >"$OUT/access.log"
 # docker-compose.yml's web command, on a local port; the access log goes to a file we count 5xx in.
 setsid .venv/bin/gunicorn config.wsgi --bind "127.0.0.1:$PORT" --workers "$WEB_WORKERS" \
-  --access-logfile "$OUT/access.log" --error-logfile "$OUT/web.log" &
+  --access-logfile "$OUT/access.log" --error-logfile "$OUT/web.log" >"$OUT/web.out" 2>&1 &
 pids+=($!)
 setsid .venv/bin/celery -A config worker --loglevel=warning --concurrency=1 >"$OUT/worker.log" 2>&1 &
 pids+=($!)
