@@ -97,13 +97,16 @@ def home(request):
     sort = selectors.normalise_sort(request.GET.get("sort"))
     filters = form.filters()
     portfolio = selectors.portfolio(user=request.user, filters=filters, sort=sort)
-    # One pass over the portfolio gives the counts and the map; a second reads the table's page.
-    relationship_map, summary = selectors.relationship_map(portfolio, today=timezone.localdate())
+    # One pass over the portfolio gives the counts, the map and the first pages in the default order.
+    relationship_map, summary, first_rows = selectors.relationship_map(portfolio, today=timezone.localdate())
     paginator = Paginator(portfolio, selectors.PORTFOLIO_PAGE_SIZE)
     # The window counts already counted the rows: spare the paginator a COUNT over the portfolio.
     paginator.__dict__["count"] = summary.engagements
     page = paginator.get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)
+    if sort == selectors.DEFAULT_SORT and page.end_index() <= len(first_rows):
+        page.object_list = first_rows[page.start_index() - 1:page.end_index()]
+    else:  # another sort, or beyond the map's rows: the page's rows, sorted over the whole portfolio
+        page.object_list = list(page.object_list)
     today = timezone.localdate()
     for row in page.object_list:
         row.detail_url = detail_url(row.pk)
@@ -130,12 +133,15 @@ def home(request):
             "aria_sort": ("descending" if descending else "ascending") if active else None,
             "numeric": key in {"score", "change_30", "change_90", "days", "flags"},
         })
+    # Formatted once, not once per point: the map can hold 200 points with four trail dates each.
+    modes, states = {m.value: str(m.label) for m in Mode}, {s.value: str(s.label) for s in State}
+    trail_dates = {day: date_format(day, "SHORT_DATE_FORMAT") for day in relationship_map.trail_dates}
     map_data = {
         "points": [
             {"id": p.engagement_id, "label": p.label, "lead": p.lead, "score": p.score, "x": p.balance, "y": p.depth,
-             "mode": str(Mode(p.mode).label) if p.mode else "", "state": str(State(p.state).label) if p.state else "",
-             "url": detail_url(p.engagement_id),
-             "trail": [{"x": b, "y": d, "date": date_format(day, "SHORT_DATE_FORMAT")} for day, b, d in p.trail]}
+             "mode": modes.get(p.mode, ""), "state": states.get(p.state, ""), "url": detail_url(p.engagement_id),
+             "trail": [{"x": b, "y": d, "date": trail_dates.get(day) or date_format(day, "SHORT_DATE_FORMAT")}
+                       for day, b, d in p.trail]}
             for p in relationship_map.points
         ],
         "zone": {"low": config.expert_led_below, "high": config.client_led_above,
