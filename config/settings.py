@@ -212,7 +212,7 @@ MFA_REQUIRED_FOR_MANAGERS = env_bool("MFA_REQUIRED_FOR_MANAGERS", default=not DE
 OTP_TOTP_ISSUER = "Rapport"
 # Argon2 for new and changed passwords; older hashes still verify and are upgraded at next login.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.RapportArgon2PasswordHasher",  # Argon2id, OWASP's parameters (accounts/hashers.py)
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [

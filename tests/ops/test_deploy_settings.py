@@ -87,11 +87,26 @@ def test_session_cookie_is_http_only(client, consultant):
 
 
 @pytest.mark.django_db
-def test_new_passwords_are_hashed_with_argon2(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+def test_new_passwords_are_hashed_with_argon2id_at_owasp_parameters(settings):
+    settings.PASSWORD_HASHERS = ["accounts.hashers.RapportArgon2PasswordHasher"]
     user = factories.UserFactory(password="a-long-enough-password")
     assert identify_hasher(user.password).algorithm == "argon2"
+    assert "$argon2id$v=19$m=19456,t=2,p=1$" in user.password
     assert user.check_password("a-long-enough-password")
+
+
+@pytest.mark.django_db
+def test_hashes_with_other_argon2_parameters_still_verify_and_are_upgraded(settings):
+    from django.contrib.auth.hashers import Argon2PasswordHasher
+
+    settings.PASSWORD_HASHERS = ["accounts.hashers.RapportArgon2PasswordHasher"]
+    old = Argon2PasswordHasher()
+    user = factories.UserFactory()
+    user.password = old.encode("a-long-enough-password", old.salt())  # Django's default, m=102400
+    user.save()
+    assert user.check_password("a-long-enough-password")  # verifies, then re-hashes
+    user.refresh_from_db()
+    assert "m=19456,t=2,p=1" in user.password
 
 
 class _Clock:
