@@ -107,6 +107,42 @@ def _order(sort: str) -> list:
     return [*fields, "client__name", "title", "pk"]
 
 
+# Sorts whose first column can be empty (never scored, nothing to compare with): see sorted_rows.
+_NULLABLE_SORTS = {"score", "change_30", "change_90", "mode", "state", "days"}
+
+
+def present_filter(sort: str, *, filled: bool = True) -> Q | None:
+    """The rows whose first sort column is filled (or empty), for a sort that puts empty ones last; else None."""
+    key = normalise_sort(sort).lstrip("-")
+    return Q(**{f"{SORTS[key][0]}__isnull": not filled}) if key in _NULLABLE_SORTS else None
+
+
+def sorted_rows(queryset: QuerySet[Engagement], *, sort: str, start: int, stop: int,
+                present: int | None, total: int) -> list[Engagement]:
+    """Rows ``start``–``stop`` of the portfolio in ``sort`` order (one query, two across the boundary).
+
+    Empty values go last whichever way a column is sorted, which a plain ``NULLS LAST`` sort
+    does over the whole left-joined portfolio. Read in two parts instead — the ``present``
+    engagements whose column is filled (``present_filter``; an inner join PostgreSQL walks in
+    the order of the column's index, stopping after ``stop`` rows), then the others — a page
+    costs a few index probes instead of sorting the portfolio.
+    """
+    sort = normalise_sort(sort)
+    condition = present_filter(sort)
+    if condition is None or present is None:
+        return list(queryset.order_by(*_order(sort))[start:stop])
+    descending, key = sort.startswith("-"), sort.lstrip("-")
+    # No NULLS LAST on the filled part: the index's own order (ascending, or read backwards).
+    filled = [F(name).desc() if descending else F(name).asc() for name in SORTS[key]]
+    rows = []
+    if start < present:
+        rows += queryset.filter(condition).order_by(*filled, "client__name", "title", "pk")[start:min(stop, present)]
+    if stop > present and total > present:
+        empty = present_filter(sort, filled=False)
+        rows += queryset.filter(empty).order_by("client__name", "title", "pk")[max(start - present, 0):stop - present]
+    return rows
+
+
 def normalise_sort(sort: str | None) -> str:
     """A sort key the table knows, e.g. "score" or "-change_30"; anything else is the default."""
     sort = sort or DEFAULT_SORT
@@ -220,6 +256,8 @@ class PortfolioSummary:
     mean_score: float | None = None
     transactional: int = 0
     one_sided: int = 0
+    # Rows whose first column of the table's sort is filled (sorted_rows), when that can be empty.
+    sort_present: int | None = None
 
 
 def live_flags_in_portfolio(*, user: User) -> int:
@@ -266,13 +304,14 @@ class RelationshipMap:
     trail_dates: list[dt.date]
 
 
-def relationship_map(queryset: QuerySet[Engagement], *, today: dt.date | None = None,
+def relationship_map(queryset: QuerySet[Engagement], *, sort: str = DEFAULT_SORT, today: dt.date | None = None,
                      limit: int = MAP_LIMIT) -> tuple[RelationshipMap, PortfolioSummary, list[Engagement]]:
     """The filtered engagements on the balance × depth plane, most at-risk first, with quarterly trails.
 
-    Three queries: the portfolio's counts (one aggregate over the filtered set), the ``limit``
-    lowest-scored engagements in the table's default order (which also serve the table's first
-    pages), and their trails at the last four quarter ends (``date__in``). Returns the map, the
+    Three queries: the portfolio's counts (one aggregate over the filtered set, with what
+    ``sorted_rows`` needs for ``sort``), the ``limit`` lowest-scored engagements in the table's
+    default order (which also serve the table's first pages; one more query when they run into
+    the engagements never scored), and their trails at the last four quarter ends (``date__in``). Returns the map, the
     summary and those engagements in order.
     """
     today = today or timezone.localdate()
@@ -282,9 +321,11 @@ def relationship_map(queryset: QuerySet[Engagement], *, today: dt.date | None = 
         engagements=Count("pk"), scored=Count("pk", filter=Q(score__isnull=False)), mean_score=Avg("score"),
         transactional=Count("pk", filter=Q(state="transactional")),
         one_sided=Count("pk", filter=Q(mode__in=["expert_led", "client_led"])),
+        **({"sort_present": Count("pk", filter=present_filter(sort))} if present_filter(sort) else {}),
     )
     summary = PortfolioSummary(**counts)
-    rows = list(queryset.order_by(*_order(DEFAULT_SORT))[:limit])
+    rows = sorted_rows(queryset, sort=DEFAULT_SORT, start=0, stop=limit, present=summary.scored,
+                       total=summary.engagements)
     dates = quarter_ends(today)
     points = {
         row.pk: MapPoint(engagement_id=row.pk, label=f"{row.client.name} — {row.title}",

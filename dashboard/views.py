@@ -98,7 +98,8 @@ def home(request):
     filters = form.filters()
     portfolio = selectors.portfolio(user=request.user, filters=filters, sort=sort)
     # One pass over the portfolio gives the counts, the map and the first pages in the default order.
-    relationship_map, summary, first_rows = selectors.relationship_map(portfolio, today=timezone.localdate())
+    relationship_map, summary, first_rows = selectors.relationship_map(portfolio, sort=sort,
+                                                                       today=timezone.localdate())
     paginator = Paginator(portfolio, selectors.PORTFOLIO_PAGE_SIZE)
     # The window counts already counted the rows: spare the paginator a COUNT over the portfolio.
     paginator.__dict__["count"] = summary.engagements
@@ -106,7 +107,9 @@ def home(request):
     if sort == selectors.DEFAULT_SORT and page.end_index() <= len(first_rows):
         page.object_list = first_rows[page.start_index() - 1:page.end_index()]
     else:  # another sort, or beyond the map's rows: the page's rows, sorted over the whole portfolio
-        page.object_list = list(page.object_list)
+        page.object_list = selectors.sorted_rows(portfolio, sort=sort, start=page.start_index() - 1,
+                                                 stop=page.end_index(), present=summary.sort_present,
+                                                 total=summary.engagements)
     today = timezone.localdate()
     for row in page.object_list:
         row.detail_url = detail_url(row.pk)

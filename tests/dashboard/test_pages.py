@@ -219,3 +219,29 @@ def test_the_flag_queue_lists_live_flags_most_severe_then_newest(client, manager
     Flag.objects.filter(pk=low.pk).update(owner=manager)
     mine = client.get(reverse("dashboard:flags"), {"owner": str(manager.pk)})
     assert [f.pk for f in mine.context["page"].object_list] == [low.pk]
+
+
+def test_every_sort_and_page_matches_one_sort_of_the_whole_portfolio_with_empty_values_last(
+        client, manager, monkeypatch):
+    from dashboard import selectors
+
+    monkeypatch.setattr(selectors, "PORTFOLIO_PAGE_SIZE", 2)
+    monkeypatch.setattr(selectors.relationship_map, "__kwdefaults__", {"sort": "score", "today": None, "limit": 3})
+    for n, (score, past, mode) in enumerate([(50, 40, "expert_led"), (50, None, ""), (70, 80, "client_led"),
+                                            (30, None, "co_production")]):
+        engagement = factories.EngagementFactory(title=f"Scored {n}")
+        factories.HealthSnapshotFactory(engagement=engagement, date=ago(30), score=past or 1)
+        if past is None:
+            HealthSnapshot.objects.filter(engagement=engagement).delete()
+        factories.HealthSnapshotFactory(engagement=engagement, date=TODAY, score=score, mode=mode)
+    for n in range(3):
+        factories.EngagementFactory(title=f"Never scored {n}")  # no figures at all
+    client.force_login(manager)
+    for key in ["score", "change_30", "change_90", "mode", "state", "days", "flags", "client"]:
+        for sort in (key, f"-{key}"):
+            expected = [e.pk for e in selectors.portfolio(user=manager, sort=sort)]
+            seen = []
+            for number in range(1, 5):
+                page = client.get(reverse("dashboard:home"), {"sort": sort, "page": number}).context["page"]
+                seen += [row.pk for row in page.object_list]
+            assert seen == expected, sort
