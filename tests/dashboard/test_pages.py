@@ -245,3 +245,23 @@ def test_every_sort_and_page_matches_one_sort_of_the_whole_portfolio_with_empty_
                 page = client.get(reverse("dashboard:home"), {"sort": sort, "page": number}).context["page"]
                 seen += [row.pk for row in page.object_list]
             assert seen == expected, sort
+
+
+def test_the_consultative_share_counts_each_attending_consultant_once_and_unattended_sessions_overall(manager):
+    from django.utils import timezone
+
+    from dashboard import selectors
+    from engagements.models import Session
+
+    engagement = factories.EngagementFactory()
+    ana, ben = factories.ConsultantFactory(full_name="Ana"), factories.ConsultantFactory(full_name="Ben")
+    now = timezone.now()
+    both = Session.objects.create(engagement=engagement, start=now, duration_minutes=60, focus="strategy")
+    both.consultants.set([ana, ben])
+    alone = Session.objects.create(engagement=engagement, start=now, duration_minutes=30, focus="reporting")
+    alone.consultants.set([ana])
+    Session.objects.create(engagement=engagement, start=now, duration_minutes=90, focus="strategy")  # nobody
+    share = selectors.consultative_share(user=manager, today=TODAY)
+    assert share.overall.minutes[-1] == 180 and share.overall.shares[-1] == pytest.approx(150 / 180)
+    assert [(m.label, m.minutes[-1], m.shares[-1]) for m in share.members] == [("Ana", 90, pytest.approx(60 / 90)),
+                                                                              ("Ben", 60, 1.0)]
