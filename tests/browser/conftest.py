@@ -42,7 +42,10 @@ def _chromium_path() -> str | None:
 
 @pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # expect() waits 5 s by default; a loaded CI machine can take longer to answer an htmx swap.
+    expect.set_options(timeout=15_000)
 
     path = _chromium_path()
     if path is None and os.environ.get("CHROMIUM_PATH"):
@@ -62,7 +65,7 @@ def browser():
 def page(browser, live_server):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB",
                                   base_url=live_server.url)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(15_000)
     page = context.new_page()
     yield page
     context.close()
