@@ -67,7 +67,14 @@ def page(browser, live_server):
                                   base_url=live_server.url)
     context.set_default_timeout(15_000)
     page = context.new_page()
+    # Failed requests are the first thing to look at when a browser test fails: print them.
+    failures = []
+    page.on("response",
+            lambda r: failures.append(f"{r.status} {r.request.method} {r.url}") if r.status >= 400 else None)
+    page.on("console", lambda m: failures.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
     yield page
+    if failures:
+        print("Browser saw:", *failures, sep="\n  ")
     context.close()
 
 

@@ -79,6 +79,10 @@ def test_create_a_milestone_and_move_it_to_done(page, login, consultant, engagem
     board.get_by_role("button", name="Add milestone").click()
     card = page.locator(".status-col-agreed .ws-milestone", has_text="Pricing workshop")
     expect(card).to_be_visible()
+    # The board was just swapped in: let htmx finish settling it (and wire its change trigger)
+    # before using it, as a person would by the time they reach for the menu.
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)
+    page.wait_for_timeout(100)
     card.get_by_label("Status of Pricing workshop").select_option("done")
     done = page.locator(".phase-reflection .status-col-done .ws-milestone", has_text="Pricing workshop")
     expect(done).to_be_visible()
