@@ -28,6 +28,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from accounts.models import User
 from engagements.models import Engagement
 from health import notifications, scoring, selectors
+from health.signals import health_changed
 from health.conf import health_config
 from health.models import EngagementHealth, Flag, FlagEvent, HealthSnapshot, PendingRescore
 
@@ -119,7 +120,9 @@ def _score_claimed(engagement_ids: list[int], as_of: dt.date, config: scoring.He
             notifications.queue_high_flag_notices(as_of=as_of, created_at=now, engagement_ids=high)
         resolved = _apply_flag_plan(plan, as_of)
         # Last, so the live-flag counts include what this run raised and resolved.
-        engagement_health_refresh(engagement_ids=[row["engagement_id"] for row in snapshots], as_of=as_of)
+        scored = [row["engagement_id"] for row in snapshots]
+        engagement_health_refresh(engagement_ids=scored, as_of=as_of)
+        _announce_health_changed(scored)
     return ScoringResult(snapshots=len(snapshots), flags_raised=len(new_flags), flags_resolved=resolved)
 
 
@@ -274,6 +277,12 @@ def _apply_flag_plan(plan: scoring.FlagPlan, as_of: dt.date) -> int:
     if plan.end_episode:
         Flag.objects.filter(id__in=plan.end_episode, episode_ended_on__isnull=True).update(episode_ended_on=as_of)
     return resolved
+
+
+def _announce_health_changed(engagement_ids: list[int]) -> None:
+    """Send ``health_changed`` once the current transaction commits (never for a rolled-back one)."""
+    transaction.on_commit(lambda: health_changed.send(sender=HealthSnapshot, engagement_ids=engagement_ids),
+                          robust=True)
 
 
 def _chunks(ids: Sequence[int], size: int) -> Iterable[list[int]]:
@@ -438,6 +447,7 @@ def _transition(flag: Flag, *, allowed_from: Sequence[str], action: str, event: 
         FlagEvent.objects.create(flag=flag, created_at=timezone.now(), actor=actor, action=event, note=note)
         if "status" in values:
             _engagement_health_flags_refresh(engagement_id=flag.engagement_id)
+        _announce_health_changed([flag.engagement_id])
     for name, value in values.items():
         setattr(flag, name, value)
     return flag
