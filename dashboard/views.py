@@ -12,7 +12,7 @@ from django.db.models import Count
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
+from django.template.loader import get_template, render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format, number_format
@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts import access
-from dashboard import selectors
+from dashboard import caching, selectors
 from dashboard.forms import FlagFilterForm, PortfolioFilterForm
 from health.conf import health_config
 from health.models import Flag, Mode, State
@@ -92,7 +92,18 @@ def _querystring(request, **changes) -> str:
 @require_GET
 @manager_required
 def home(request):
-    """Portfolio table, relationship map and the way to the trends and the flag queue."""
+    """Portfolio table, relationship map and the way to the trends and the flag queue.
+
+    The portfolio is served from the page cache until something it shows changes (dashboard/caching.py).
+    """
+    portfolio = caching.cached_fragment(
+        caching.page_key(request, "home"),
+        lambda: render_to_string("dashboard/_portfolio.html", _portfolio_context(request), request=request))
+    return render(request, "dashboard/home.html", {"portfolio": portfolio})
+
+
+def _portfolio_context(request) -> dict:
+    """Everything the portfolio part of the page shows: five reads (docs/dashboard.md)."""
     form = _portfolio_form(request)
     sort = selectors.normalise_sort(request.GET.get("sort"))
     filters = form.filters()
@@ -157,7 +168,7 @@ def home(request):
             "trail": _("Trail over the last four quarters"), "now": _("Now"),
         },
     }
-    return render(request, "dashboard/home.html", {
+    return {
         "form": form,
         "page": page,
         "summary": summary,
@@ -168,7 +179,7 @@ def home(request):
         "export_query": _querystring(request, page=None),
         "page_query": _querystring(request, page=None),
         "trail_dates": relationship_map.trail_dates,
-    })
+    }
 
 
 @require_GET

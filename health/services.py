@@ -28,9 +28,9 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from accounts.models import User
 from engagements.models import Engagement
 from health import notifications, scoring, selectors
-from health.signals import health_changed
 from health.conf import health_config
 from health.models import EngagementHealth, Flag, FlagEvent, HealthSnapshot, PendingRescore
+from health.signals import health_changed
 
 logger = logging.getLogger(__name__)
 
