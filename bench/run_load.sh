@@ -3,7 +3,8 @@
 # this machine, production settings, and Locust driving USERS simulated people for DURATION.
 # Prints p50/p95/p99 per page and the error count (bench/report.py). See bench/README.md.
 #
-#   bench/run_load.sh                       # 200 users, 20 new per second, 5 minutes
+#   bench/run_load.sh                       # 200 users, 2 new per second, 5 minutes
+#   SPAWN_RATE=20 bench/run_load.sh         # everyone signs in within 10 s (a burst of Argon2)
 #   USERS=50 DURATION=1m bench/run_load.sh  # a quick look
 #   RESEED=1 bench/run_load.sh              # rebuild the database first
 set -euo pipefail
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 PY=${PY:-.venv/bin/python}
 USERS=${USERS:-200}
-SPAWN_RATE=${SPAWN_RATE:-20}
+SPAWN_RATE=${SPAWN_RATE:-2}
 DURATION=${DURATION:-5m}
 PG=${LOAD_PG:-postgres://postgres@127.0.0.1:5432}
 DB=${LOAD_DB:-rapport_load}
