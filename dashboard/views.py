@@ -11,9 +11,8 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template, render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
@@ -27,7 +26,6 @@ from health.models import Flag, Mode, State
 
 FLAG_CARD = "engagements/_flag_card.html"
 TRENDS_CACHE_SECONDS = 15 * 60
-FLAG_CARD_FALLBACK = "dashboard/_flag_card.html"
 
 
 def manager_required(view):
@@ -47,17 +45,13 @@ _PLACEHOLDER = 2147483647
 
 
 @functools.cache
-def _detail_pattern() -> str | None:
-    try:
-        return reverse("engagements:detail", args=[_PLACEHOLDER])
-    except NoReverseMatch:
-        return None
+def _detail_pattern() -> str:
+    return reverse("engagements:detail", args=[_PLACEHOLDER])
 
 
-def detail_url(engagement_id: int) -> str | None:
-    """The engagement page, once the engagements workspace provides it (reversed once, not per row)."""
-    pattern = _detail_pattern()
-    return pattern.replace(str(_PLACEHOLDER), str(engagement_id)) if pattern else None
+def detail_url(engagement_id: int) -> str:
+    """The engagement page (reversed once per process, not once per row)."""
+    return _detail_pattern().replace(str(_PLACEHOLDER), str(engagement_id))
 
 
 def _portfolio_form(request) -> PortfolioFilterForm:
@@ -256,15 +250,6 @@ def export(request):
     return response
 
 
-def flag_card_template() -> str:
-    """The engagements workspace's flag card (with its actions) when it exists; our minimal card otherwise."""
-    try:
-        get_template(FLAG_CARD)
-    except TemplateDoesNotExist:
-        return FLAG_CARD_FALLBACK
-    return FLAG_CARD
-
-
 @require_GET
 @manager_required
 def flags(request):
@@ -284,7 +269,7 @@ def flags(request):
         "form": form,
         "page": page,
         "page_query": _querystring(request, page=None),
-        "flag_card": flag_card_template(),
+        "flag_card": FLAG_CARD,
         "owners": owners,
         "severity_counts": [(value, label, counts.get(value, 0)) for value, label in Flag.Severity.choices],
     })

@@ -1,6 +1,6 @@
 import pytest
 from django.core import mail
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from engagements.selectors import engagement_list
 from tests import factories
@@ -46,12 +46,17 @@ def test_home_sends_each_role_to_its_workspace(client, consultant, manager, clie
     for user, workspace in workspaces:
         client.force_login(user)
         response = client.get(reverse("home"))
-        try:
-            target = reverse(workspace)
-        except NoReverseMatch:  # that workspace is not built yet: the plain list stands in
-            assert response.status_code == 200
-        else:
-            assert response.status_code == 302 and response.url == target
+        assert response.status_code == 302 and response.url == reverse(workspace)
+
+
+def test_an_account_without_a_role_is_told_to_ask_for_one(client):
+    nobody = factories.UserFactory()
+    client.force_login(nobody)
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    assert b"Your account is not set up yet" in response.content
+    for workspace in ("engagements:home", "dashboard:home", "portal:home"):
+        assert client.get(reverse(workspace)).status_code in (302, 404)  # and no workspace lets it in
 
 
 def test_the_plain_list_shows_a_client_only_their_clients_engagements(rf, client_user, engagement):
