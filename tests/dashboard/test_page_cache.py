@@ -105,3 +105,12 @@ def test_pages_are_kept_apart_per_manager_and_language(client, manager, engageme
     assert b"live engagements" in _get(client)[0].content
     response = client.get(reverse(HOME), headers={"Accept-Language": "fr"})
     assert b"missions en cours" in response.content  # the French page, not the cached English one
+
+
+def test_the_cached_part_holds_nothing_tied_to_the_session(client, manager):
+    build_portfolio(5)
+    client.force_login(manager)
+    response, _ = _get(client, "?state=transactional")
+    portfolio = response.context["portfolio"]
+    assert "csrfmiddlewaretoken" not in portfolio and "csrf" not in portfolio.lower()
+    assert "csrfmiddlewaretoken" in response.content.decode()  # the page around it keeps its own forms
