@@ -171,42 +171,36 @@ def _batch_sql(vendor: str, tzname: str) -> dict[str, str]:
         "engagements": f"""
             SELECT id, client_id, start, planned_cadence_days FROM {table[Engagement]}
             WHERE {_in_ids('id', vendor)} AND start <= %(as_of)s""",  # noqa: S608
-        # Sessions in W and B, and in the same statement how many in W an executive or the
-        # sponsor attended (two grouped passes joined per engagement: measured faster than
-        # joining the attendance to every session row). A session counts once however many
-        # executives attended. "Sponsor" is whoever the history says was sponsor on the scoring
-        # date; seniority has no history, so it is today's.
+        # Sessions in W and B, and in the same pass how many in W an executive or the sponsor
+        # attended: each session in W looks its attendees up through the (session, contact) index,
+        # so the statement reads the batch's rows, not the whole attendee table (joining the
+        # attendance as a second grouped pass hashed every attendee row for every batch). A
+        # session counts once however many executives attended. "Sponsor" is whoever the history
+        # says was sponsor on the scoring date; seniority has no history, so it is today's. The
+        # planner prices these probes as if each read a page from disk, which on PostgreSQL
+        # would make it JIT-compile the statement: the scoring transaction turns JIT off
+        # (services._claim).
         "sessions": f"""
-            WITH totals AS (
-                SELECT s.engagement_id,
-                       count(*) FILTER (WHERE {in_w}) AS sessions_w,
-                       coalesce(sum(s.duration_minutes) FILTER (WHERE {in_w}), 0) AS minutes_w,
-                       coalesce(sum(s.duration_minutes) FILTER (WHERE {in_w} AND {is_consultative}), 0)
-                           AS consultative_minutes_w,
-                       count(*) FILTER (WHERE {in_w} AND s.advice_requested) AS advice_w,
-                       count(*) FILTER (WHERE {in_w} AND s.initiated_by = %(client)s) AS client_initiated_w,
-                       count(*) FILTER (WHERE {in_b}) AS sessions_b,
-                       coalesce(sum(s.duration_minutes) FILTER (WHERE {in_b}), 0) AS minutes_b,
-                       coalesce(sum(s.duration_minutes) FILTER (WHERE {in_b} AND {is_consultative}), 0)
-                           AS consultative_minutes_b,
-                       {local_date('max(s.start)')} AS last_session_on
-                FROM {table[Session]} s
-                WHERE {_in_ids('s.engagement_id', vendor)} AND s.start >= %(baseline_start)s AND s.start < %(end)s
-                GROUP BY s.engagement_id
-            ),
-            attended AS (
-                SELECT s.engagement_id, count(DISTINCT s.id) AS sessions
-                FROM {table[Session]} s
-                JOIN {table[Session.client_attendees.through]} a ON a.session_id = s.id
-                JOIN {table[Contact]} c ON c.id = a.contact_id
-                WHERE {_in_ids('s.engagement_id', vendor)} AND {in_w} AND s.start < %(end)s
-                  AND (c.seniority = %(executive)s OR c.id IN (
-                      SELECT contact_id FROM {table[SponsorPeriod]}
-                      WHERE start <= %(as_of)s AND ("end" IS NULL OR "end" >= %(as_of)s)))
-                GROUP BY s.engagement_id
-            )
-            SELECT totals.*, coalesce(attended.sessions, 0)
-            FROM totals LEFT JOIN attended ON attended.engagement_id = totals.engagement_id""",  # noqa: S608
+            SELECT s.engagement_id,
+                   count(*) FILTER (WHERE {in_w}),
+                   coalesce(sum(s.duration_minutes) FILTER (WHERE {in_w}), 0),
+                   coalesce(sum(s.duration_minutes) FILTER (WHERE {in_w} AND {is_consultative}), 0),
+                   count(*) FILTER (WHERE {in_w} AND s.advice_requested),
+                   count(*) FILTER (WHERE {in_w} AND s.initiated_by = %(client)s),
+                   count(*) FILTER (WHERE {in_b}),
+                   coalesce(sum(s.duration_minutes) FILTER (WHERE {in_b}), 0),
+                   coalesce(sum(s.duration_minutes) FILTER (WHERE {in_b} AND {is_consultative}), 0),
+                   {local_date('max(s.start)')},
+                   count(*) FILTER (WHERE {in_w} AND EXISTS (
+                       SELECT 1 FROM {table[Session.client_attendees.through]} a
+                       JOIN {table[Contact]} c ON c.id = a.contact_id
+                       WHERE a.session_id = s.id
+                         AND (c.seniority = %(executive)s OR c.id IN (
+                             SELECT contact_id FROM {table[SponsorPeriod]}
+                             WHERE start <= %(as_of)s AND ("end" IS NULL OR "end" >= %(as_of)s)))))
+            FROM {table[Session]} s
+            WHERE {_in_ids('s.engagement_id', vendor)} AND s.start >= %(baseline_start)s AND s.start < %(end)s
+            GROUP BY s.engagement_id""",  # noqa: S608
         "milestones": f"""
             SELECT engagement_id,
                    count(*) FILTER (WHERE created_at >= %(window_start)s),

@@ -78,12 +78,21 @@ def _claim(engagement_ids: Iterable[int]) -> list[int]:
     One statement, rows locked in id order (two runs never deadlock). FOR NO KEY UPDATE does not
     block the inserts that reference an engagement (sessions, comments, snapshots). SQLite has no
     row locks and needs none: it runs one writer at a time.
+
+    The same statement turns JIT compilation off until the run commits (``set_config(…, true)``
+    is ``SET LOCAL``, run once as an InitPlan): the run's statements probe indexes a few thousand
+    times, which the planner prices as disk reads, and past ``jit_above_cost`` PostgreSQL spent
+    several times a statement's run time compiling it (measured: docs/health.md, Benchmark).
     """
     ids = sorted(set(engagement_ids))
     if connection.vendor != "postgresql" or not ids:
         return ids
-    return list(Engagement.objects.filter(id__in=ids).order_by("id").select_for_update(no_key=True)
-                .values_list("id", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {connection.ops.quote_name(Engagement._meta.db_table)} "  # noqa: S608 (model meta)
+            "WHERE id = ANY(%s) AND (SELECT set_config('jit', 'off', true)) = 'off' "
+            "ORDER BY id FOR NO KEY UPDATE", [ids])
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def _score_claimed(engagement_ids: list[int], as_of: dt.date, config: scoring.HealthConfig) -> ScoringResult:
