@@ -201,8 +201,11 @@ def _engagement_health_sql(vendor: str, *, all_engagements: bool, newest: bool) 
         return f"{column} - {days}" if vendor == "postgresql" else f"date({column}, '-{days} days')"
 
     def in_ids(column: str) -> str:
+        # Not "= ANY(%(ids)s)": where the planner applies it as a filter (the snapshots of a date,
+        # the live flags) PostgreSQL compares each row with the whole array in turn, which cost
+        # 40 ms a batch of 1,000 in the benchmark; a semi-join hashes the ids (or probes by them).
         if vendor == "postgresql":
-            return f"{column} = ANY(%(ids)s)"
+            return f"{column} IN (SELECT unnest(%(ids)s::integer[]))"
         return f"{column} IN (SELECT value FROM json_each(%(ids)s))"  # noqa: S608 (a column name of ours)
 
     ids = "TRUE" if all_engagements else in_ids("engagement_id")
