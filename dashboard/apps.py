@@ -13,13 +13,15 @@ class DashboardConfig(AppConfig):
         from clients.models import Client
         from dashboard import caching
         from engagements.models import Engagement
-        from health.models import Flag
+        from health.models import Flag, FlagEvent
         from health.signals import health_changed
 
         # What the portfolio page shows: stored health (scores, figures, flags), the engagements,
-        # their clients and their leads. See dashboard.caching.
-        health_changed.connect(caching.portfolio_changed, dispatch_uid="dashboard.health_changed")
-        for model in (Engagement, Client, Flag):
+        # their clients and their leads. See dashboard.caching: scoring runs announce themselves
+        # with health_changed; what people do saves a model (a person acting on a flag writes a
+        # FlagEvent, always, in the same transaction).
+        health_changed.connect(caching.portfolio_rescored, dispatch_uid="dashboard.health_changed")
+        for model in (Engagement, Client, Flag, FlagEvent):
             post_save.connect(caching.portfolio_changed, sender=model, dispatch_uid=f"dashboard.save.{model.__name__}")
             post_delete.connect(caching.portfolio_changed, sender=model,
                                 dispatch_uid=f"dashboard.delete.{model.__name__}")

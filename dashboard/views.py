@@ -90,8 +90,8 @@ def home(request):
 
     The portfolio is served from the page cache until something it shows changes (dashboard/caching.py).
     """
-    portfolio = caching.cached_fragment(
-        caching.page_key(request, "home"),
+    portfolio = caching.cached_page(
+        request, "home",
         lambda: render_to_string("dashboard/_portfolio.html", _portfolio_context(request), request=request))
     return render(request, "dashboard/home.html", {"portfolio": portfolio})
 
