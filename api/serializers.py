@@ -31,7 +31,8 @@ from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, Miles
 from feedback.models import FeedbackResponse, PulseRequest
 from health.models import Flag, HealthSnapshot, Mode, State
 
-VERSION_HELP = _("The version you read. On update, a stale version gets 409 instead of overwriting a newer edit.")
+VERSION_HELP = _("The version you read. Required on update: a stale version gets 409 instead of overwriting a newer "
+                 "edit.")
 
 
 class ApiModelSerializer(serializers.ModelSerializer):
@@ -62,6 +63,19 @@ class RoleAwareSerializer(ApiModelSerializer):
                 if name in fields:
                     fields[name].read_only = True
         return fields
+
+
+class VersionedSerializer(RoleAwareSerializer):
+    """Updates must name the version they read, so two people editing at once never overwrite each other
+    silently: a stale version gets 409 (the service checks it), a missing one 400."""
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if self.instance is not None and "version" in self.fields and attrs.get("version") is None:
+            raise serializers.ValidationError(
+                {"version": [_("Send the version you read with every update (it is in the object you fetched).")]},
+                code="required")
+        return attrs
 
 
 # --- Auth -----------------------------------------------------------------------------------------
@@ -163,7 +177,7 @@ class EngagementCloseSerializer(serializers.Serializer):
 
 # --- Sessions -------------------------------------------------------------------------------------
 
-class SessionSerializer(RoleAwareSerializer):
+class SessionSerializer(VersionedSerializer):
     """A meeting, workshop, call or video conference with the client."""
 
     engagement = ScopedPrimaryKeyRelatedField(access.engagements_for)
@@ -190,7 +204,7 @@ class SessionSerializer(RoleAwareSerializer):
 
 # --- Milestones -----------------------------------------------------------------------------------
 
-class MilestoneSerializer(RoleAwareSerializer):
+class MilestoneSerializer(VersionedSerializer):
     """A co-production milestone, worked on in a reflection or an action phase."""
 
     engagement = ScopedPrimaryKeyRelatedField(access.engagements_for)

@@ -147,3 +147,17 @@ def test_a_refused_transition_is_a_409(manager, engagement):
     response = client_for(manager).post(reverse("api:flag-acknowledge", kwargs={"pk": flag.pk}))
     assert response.status_code == 409
     assert error_body(response)["code"] == "invalid_state"
+
+
+@pytest.mark.parametrize("kind", ["session", "milestone"])
+def test_an_update_without_the_version_read_is_refused_and_changes_nothing(consultant, engagement, kind):
+    obj = (factories.SessionFactory(engagement=engagement, notes="Original") if kind == "session"
+           else factories.MilestoneFactory(engagement=engagement, description="Original"))
+    field = "notes" if kind == "session" else "description"
+    api = client_for(consultant)
+    response = api.patch(reverse(f"api:{kind}-detail", kwargs={"pk": obj.pk}), {field: "Blind overwrite"},
+                         format="json")
+    assert response.status_code == 400
+    assert error_body(response)["errors"]["version"]
+    obj.refresh_from_db()
+    assert (getattr(obj, field), obj.version) == ("Original", 1)

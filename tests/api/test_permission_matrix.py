@@ -86,7 +86,7 @@ MATRIX = [
         body=on_engagement(start="2025-03-03T10:00:00Z", duration_minutes=60, focus="strategy")),
     Row("session-detail", "get", (401, 200, 404, 200, 200, 404), kwargs=pk("shared_session")),
     Row("session-detail", "patch", (401, 200, 404, 200, 403, 403), kwargs=pk("shared_session"),
-        body=lambda w: {"notes": "Updated"}),
+        body=lambda w: {"notes": "Updated", "version": w.shared_session.version}),
     Row("session-detail", "delete", (401, 204, 404, 204, 403, 403), kwargs=pk("shared_session")),
 
     Row("milestone-list", "get", (401, 200, 200, 200, 200, 200)),
@@ -94,7 +94,7 @@ MATRIX = [
     Row("milestone-list", "post", (401, 201, 400, 201, 201, 400), body=on_engagement(title="Pilot in one region")),
     Row("milestone-detail", "get", (401, 200, 404, 200, 200, 404), kwargs=pk("milestone")),
     Row("milestone-detail", "patch", (401, 200, 404, 200, 403, 403), kwargs=pk("milestone"),
-        body=lambda w: {"status": "in_progress"}),
+        body=lambda w: {"status": "in_progress", "version": w.milestone.version}),
     Row("milestone-detail", "delete", (401, 204, 404, 204, 403, 403), kwargs=pk("milestone")),
     Row("milestone-approve", "post", (401, 403, 403, 403, 200, 404), kwargs=pk("milestone")),
     Row("milestone-comment-list", "get", (401, 200, 404, 200, 200, 404),

@@ -131,7 +131,8 @@ def test_create_only_fields_are_ignored_on_update(consultant, engagement):
     session = factories.SessionFactory(engagement=engagement)
     other = factories.EngagementFactory(lead=consultant)
     response = client_for(consultant).patch(reverse("api:session-detail", kwargs={"pk": session.pk}),
-                                            {"engagement": other.pk, "duration_minutes": 30}, format="json")
+                                            {"engagement": other.pk, "duration_minutes": 30, "version": 1},
+                                            format="json")
     assert response.status_code == 200
     session.refresh_from_db()
     assert (session.engagement_id, session.duration_minutes) == (engagement.pk, 30)
