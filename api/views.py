@@ -38,6 +38,7 @@ from engagements.models import KPI, Side
 from feedback import services as feedback_services
 from health import services as health_services
 from health.services import request_rescore
+from portal import notifications as portal_notifications
 
 ID_ONLY = User.objects.only("id")
 
@@ -325,7 +326,10 @@ class MilestoneViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Service
     def create_object(self, data):
         user = self.request.user
         if self.role == Role.CLIENT:
-            return engagement_services.milestone_propose(proposed_by=user, **data)
+            with transaction.atomic():
+                milestone = engagement_services.milestone_propose(proposed_by=user, **data)
+                _tell_consultant(self.request, milestone, "propose", text=milestone.description)
+            return milestone
         data.pop("version", None)
         return engagement_services.milestone_create(created_by=user, **data)
 
@@ -341,9 +345,16 @@ class MilestoneViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Service
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """The client approves the milestone (a proposed one becomes agreed)."""
-        with refusals_as_conflicts():
+        with refusals_as_conflicts(), transaction.atomic():
             milestone = engagement_services.milestone_approve(milestone=self.get_object(), approved_by=request.user)
+            _tell_consultant(request, milestone, "approve")
         return Response(self.read_serializer(milestone).data)
+
+
+def _tell_consultant(request, milestone, action: str, text: str = "") -> None:
+    """E-mail the consultant what a client did through the API, as the portal does (after the commit)."""
+    portal_notifications.client_activity(milestone=milestone, actor=request.user, action=action, text=text,
+                                         base_url=request.build_absolute_uri("/"))
 
 
 @extend_schema(parameters=[OpenApiParameter("milestone_pk", OpenApiTypes.INT, OpenApiParameter.PATH,
@@ -373,8 +384,12 @@ class MilestoneCommentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         return self.milestone().comments.select_related("author")
 
     def create_object(self, data):
-        return engagement_services.milestone_comment_add(milestone=self.milestone(), author=self.request.user,
-                                                         **data)
+        with transaction.atomic():
+            comment = engagement_services.milestone_comment_add(milestone=self.milestone(), author=self.request.user,
+                                                                **data)
+            if self.role == Role.CLIENT:
+                _tell_consultant(self.request, self.milestone(), "comment", text=comment.text)
+        return comment
 
 
 # --- KPIs -----------------------------------------------------------------------------------------

@@ -81,13 +81,8 @@ def client_activity(*, milestone: Milestone, actor: User, action: str, text: str
 
 
 def _engagement_page(engagement_pk: int) -> str:
-    """The consultant's page of the engagement, if the consultant workspace is installed."""
-    from django.urls import NoReverseMatch
-
-    try:
-        return reverse("engagements:detail", args=[engagement_pk])
-    except NoReverseMatch:
-        return ""
+    """The consultant's page of the engagement."""
+    return reverse("engagements:detail", args=[engagement_pk])
 
 
 def status_changed(*, milestone: Milestone, recipients: Iterable[User], previous: str,

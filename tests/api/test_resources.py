@@ -217,3 +217,34 @@ def test_out_of_scope_filter_id_returns_an_empty_list_not_an_error(consultant, e
     factories.SessionFactory(engagement=foreign)
     response = client_for(consultant).get(reverse("api:session-list"), {"engagement": foreign.pk})
     assert response.status_code == 200 and response.json()["results"] == []
+
+
+def test_what_a_client_does_through_the_api_is_emailed_to_the_consultant(consultant, engagement, client_user,
+                                                                         django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    milestone = factories.MilestoneFactory(engagement=engagement, shared_with_client=True, consultant_owner=consultant,
+                                           title="Regional pilot", approval_requested=True)
+    api = client_for(client_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        comment = api.post(reverse("api:milestone-comment-list", kwargs={"milestone_pk": milestone.pk}),
+                           {"text": "Can we add the northern stores?"}, format="json")
+        approve = api.post(reverse("api:milestone-approve", kwargs={"pk": milestone.pk}), format="json")
+        proposal = api.post(reverse("api:milestone-list"),
+                            {"engagement": engagement.pk, "title": "Staff survey", "phase": "reflection"},
+                            format="json")
+    assert (comment.status_code, approve.status_code, proposal.status_code) == (201, 200, 201)
+    assert [m.to for m in mail.outbox] == [[consultant.email]] * 3
+    assert "northern stores" in mail.outbox[0].body
+    assert all("/engagements/" in m.body for m in mail.outbox)
+
+
+def test_staff_comments_through_the_api_email_nobody(consultant, engagement, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    milestone = factories.MilestoneFactory(engagement=engagement, shared_with_client=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(consultant).post(
+            reverse("api:milestone-comment-list", kwargs={"milestone_pk": milestone.pk}), {"text": "Noted."},
+            format="json")
+    assert response.status_code == 201 and mail.outbox == []
