@@ -110,3 +110,16 @@ def test_an_empty_batch_costs_one_query():
     with CaptureQueriesContext(connection) as queries:
         score_engagements(engagement_ids=[987654], as_of=TODAY)
     assert len(queries) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="JIT is PostgreSQL's")
+def test_the_scoring_transaction_runs_without_jit():
+    # The claim turns JIT off until the run commits: the planner prices the attendance probes
+    # as disk reads and would otherwise compile the session statement, at several times its cost.
+    ids = portfolio(3)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = on")
+        score_engagements(engagement_ids=ids, as_of=TODAY)
+        # pytest-django's test transaction is still open: the setting is still the run's.
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
