@@ -105,24 +105,19 @@ def _score_claimed(engagement_ids: list[int], as_of: dt.date, config: scoring.He
     assessments = [scoring.assess(f, windows, config) for f in facts.values()]
     stored = selectors.flags_for_lifecycle(engagement_ids=list(facts), as_of=as_of)
     plan = scoring.plan_flags(assessments, stored, as_of)
-    snapshots = [
-        {"engagement_id": a.engagement_id, "date": as_of, "algorithm_version": scoring.ALGORITHM_VERSION,
-         **{name: getattr(a, name) for name in _ASSESSED_FIELDS}}
-        for a in assessments
-    ]
+    snapshots = [{"engagement_id": a.engagement_id, **{name: getattr(a, name) for name in _ASSESSED_FIELDS}}
+                 for a in assessments]
     now = timezone.now()
-    new_flags = [
-        {"engagement_id": engagement_id, "kind": condition.kind, "severity": condition.severity,
-         "status": Flag.Status.OPEN, "evidence": condition.evidence, "raised_on": as_of, "episode_start": as_of,
-         "last_seen_on": as_of, "created_at": now}
-        for engagement_id, condition in plan.raise_new
-    ]
+    new_flags = [{"engagement_id": engagement_id, "kind": condition.kind, "severity": condition.severity,
+                  "evidence": condition.evidence}
+                 for engagement_id, condition in plan.raise_new]
     with transaction.atomic(savepoint=False):
-        _bulk_insert(HealthSnapshot, snapshots, unique_fields=["engagement_id", "date"],
-                     update_fields=list(_SNAPSHOT_FIELDS))
+        _bulk_insert(HealthSnapshot, snapshots, shared={"date": as_of, "algorithm_version": scoring.ALGORITHM_VERSION},
+                     unique_fields=["engagement_id", "date"], update_fields=list(_SNAPSHOT_FIELDS))
         # No conflict target: if a concurrent run (a rescore and the nightly chunk) raised the
         # same flag a moment ago, the partial unique index keeps one and this insert skips it.
-        _bulk_insert(Flag, new_flags)
+        _bulk_insert(Flag, new_flags, shared={"status": Flag.Status.OPEN, "raised_on": as_of, "episode_start": as_of,
+                                              "last_seen_on": as_of, "created_at": now})
         high = [row["engagement_id"] for row in new_flags if row["severity"] == Flag.Severity.HIGH]
         if high:
             # E-mail the lead and the managers once this commits; only about flags this run inserted.
@@ -135,18 +130,25 @@ def _score_claimed(engagement_ids: list[int], as_of: dt.date, config: scoring.He
     return ScoringResult(snapshots=len(snapshots), flags_raised=len(new_flags), flags_resolved=resolved)
 
 
-def _bulk_insert(model, rows: list[dict], *, unique_fields: Sequence[str] = (),
+def _bulk_insert(model, rows: list[dict], *, shared: dict | None = None, unique_fields: Sequence[str] = (),
                  update_fields: Sequence[str] = ()) -> None:
     """Insert rows in one statement; on a conflict update ``update_fields`` (or skip the row).
 
+    ``shared`` holds the values every row has (the scoring date, the run's stamp); the fields
+    neither a row nor ``shared`` names get their default.
+
     On PostgreSQL the rows travel as one JSON parameter unpacked by jsonb_to_recordset: a VALUES
     list with tens of thousands of literals costs more to send and parse than the insert itself
-    (measured: 150 ms against 16 ms per 1,000 snapshots). Elsewhere, Django's bulk_create.
+    (measured: 150 ms against 16 ms per 1,000 snapshots). The shared values and defaults travel
+    once, as a second JSON parameter, not in every row: parsing the JSON is most of the
+    statement's time, and they were more than half the bytes of a flag (see docs/health.md,
+    Benchmark). Elsewhere, Django's bulk_create.
     """
     if not rows:
         return
+    shared = shared or {}
     if connection.vendor != "postgresql":
-        objects = [model(**row) for row in rows]
+        objects = [model(**shared, **row) for row in rows]
         if unique_fields:
             model.objects.bulk_create(objects, update_conflicts=True, update_fields=list(update_fields),
                                       unique_fields=[name.removesuffix("_id") for name in unique_fields])
@@ -154,14 +156,23 @@ def _bulk_insert(model, rows: list[dict], *, unique_fields: Sequence[str] = (),
             model.objects.bulk_create(objects, ignore_conflicts=True)
         return
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    given = set(rows[0])
-    defaults = {field.column: field.get_default() for field in fields if field.attname not in given}
+    per_row = [field for field in fields if field.attname in rows[0]]
+    once = {field.column: shared[field.attname] if field.attname in shared else field.get_default()
+            for field in fields if field.attname not in rows[0]}
     quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+
+    def record(of_fields) -> str:
+        return ", ".join(f"{quote(field.column)} {field.db_type(connection)}" for field in of_fields)
+
+    source = f"jsonb_to_recordset(%s::jsonb) AS r({record(per_row)})"
+    params = [_json_rows(rows, {field.attname: field.column for field in per_row})]
+    if once:
+        source += f" CROSS JOIN jsonb_to_record(%s::jsonb) AS k({record(f for f in fields if f.column in once)})"
+        params.append(json.dumps(once, cls=DjangoJSONEncoder))
     columns = ", ".join(quote(field.column) for field in fields)
-    record = ", ".join(f"{quote(field.column)} {field.db_type(connection)}" for field in fields)
     if unique_fields:
         by_name = {field.name: field.column for field in fields}
-        table = quote(model._meta.db_table)
         targets = [quote(by_name[n]) for n in update_fields]
         # The WHERE skips rows whose values did not change: a rerun for the same date then writes
         # nothing at all (no new row versions, no index churn).
@@ -171,35 +182,23 @@ def _bulk_insert(model, rows: list[dict], *, unique_fields: Sequence[str] = (),
                     f"({', '.join(f'EXCLUDED.{t}' for t in targets)})")
     else:
         conflict = "ON CONFLICT DO NOTHING"
-    payload = _json_rows(rows, {field.attname: field.column for field in fields if field.attname in given}, defaults)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608 (names from model meta)
-            f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({record}) {conflict}",
-            [payload],
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {source} {conflict}",  # noqa: S608 (model meta)
+            params,
         )
 
 
-def _json_rows(rows: list[dict], columns: dict[str, str], defaults: dict) -> str:
+def _json_rows(rows: list[dict], columns: dict[str, str]) -> str:
     """The rows as one compact JSON array keyed by column, the way jsonb_to_recordset reads them.
 
-    About 20 MB for a night of 10,000 engagements (the components and the evidence), so it is
-    written cheaply: each row dict is used as it is (renamed only where a field's column differs
-    from its name), with the omitted fields' defaults added; a date or time is encoded as
-    DjangoJSONEncoder does, once per batch (they repeat: the scoring date, the run's stamp); no
-    spaces after separators (11 % fewer bytes for PostgreSQL to parse).
+    About 14 MB for a night of 10,000 engagements (mostly the components and the evidence), so
+    each row dict is encoded as it is (renamed only where a field's column differs from its
+    name), without spaces after separators (11 % fewer bytes for PostgreSQL to parse).
     """
     if any(name != column for name, column in columns.items()):
         rows = [{columns[name]: value for name, value in row.items()} for row in rows]
-    encode, encoded = DjangoJSONEncoder().default, {}
-
-    def default(value):
-        if value not in encoded:
-            encoded[value] = encode(value)
-        return encoded[value]
-
-    return json.dumps([{**defaults, **row} for row in rows] if defaults else rows, default=default,
-                      separators=(",", ":"))
+    return json.dumps(rows, cls=DjangoJSONEncoder, separators=(",", ":"))
 
 
 _SEVERITY_RANKS = {Flag.Severity.HIGH: 0, Flag.Severity.MEDIUM: 1, Flag.Severity.LOW: 2}
