@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -53,6 +54,11 @@ class User(AbstractUser):
     is_manager = models.BooleanField(
         _("manager"), default=False, help_text=_("Sees the whole portfolio and handles flags.")
     )
+    language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, blank=True,
+        help_text=_("Pages and e-mails in this language; empty for the site's default. "
+                    "Set by the language menu."),
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = ["full_name"]
@@ -76,6 +82,11 @@ class User(AbstractUser):
     def save(self, *args, **kwargs):
         self.email = (self.email or "").strip().lower()
         super().save(*args, **kwargs)
+
+    @property
+    def preferred_language(self) -> str:
+        """The language to write to this person in (pages and e-mails): their choice, else the site's."""
+        return self.language or settings.LANGUAGE_CODE
 
     @cached_property
     def client_contact(self):

@@ -1,10 +1,15 @@
+import contextlib
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
 
-from accounts import access
+from accounts import access, services
 from accounts.models import Role
 
 # Where each role starts: its own workspace.
@@ -18,6 +23,18 @@ def home(request):
     if role in ROLE_HOME:
         return redirect(ROLE_HOME[role])
     return render(request, "accounts/no_role.html")
+
+
+@require_POST
+def language_set(request):
+    """The language menu: Django's ``set_language`` (cookie, redirect), and for a signed-in person
+    their choice kept on their account, for their other devices and their e-mails."""
+    response = set_language(request)
+    if request.user.is_authenticated:
+        # An unknown language: set_language ignored it too, and the page simply reloads.
+        with contextlib.suppress(ValidationError):
+            services.user_language_set(user=request.user, language=request.POST.get("language", ""))
+    return response
 
 
 def locked_out(request, original_response=None, credentials=None):

@@ -30,9 +30,10 @@ class DashboardConfig(AppConfig):
 
 
 def _person_saved(sender, update_fields=None, **kwargs):
-    """A person's name or role shows on the dashboard; signing in (which saves ``last_login``) does not."""
+    """A person's name or role shows on the dashboard; signing in (which saves ``last_login``) or
+    choosing a language does not (the page cache is kept per language already)."""
     from dashboard import caching
 
-    if update_fields is not None and set(update_fields) <= {"last_login", "password"}:
+    if update_fields is not None and set(update_fields) <= {"last_login", "password", "language"}:
         return
     caching.portfolio_changed()

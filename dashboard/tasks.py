@@ -6,7 +6,6 @@ import datetime as dt
 import logging
 
 from celery import shared_task
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -38,8 +37,8 @@ def weekly_digests(*, today: dt.date) -> int:
     sent = 0
     messages = []
     for manager in notifications.active_managers():
-        context = digest_context(user=manager, today=today)
-        with translation.override(settings.LANGUAGE_CODE):
+        with translation.override(manager.preferred_language):
+            context = digest_context(user=manager, today=today)
             subject = render_to_string("emails/digest_subject.txt", context).strip()
             text = render_to_string("emails/digest.txt", context)
             html = render_to_string("emails/digest.html", context)

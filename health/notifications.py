@@ -103,7 +103,8 @@ def notify_flags_raised(flag_ids: Iterable[int]) -> int:
 
 
 def _flag_message(person: User, flags: list[Flag]) -> EmailMultiAlternatives:
-    with translation.override(settings.LANGUAGE_CODE):
+    # In the recipient's language, whoever's request or task caused the flag.
+    with translation.override(person.preferred_language):
         context = {
             "person": person,
             "flags": [{"flag": flag, "url": engagement_url(flag.engagement_id),
@@ -120,13 +121,9 @@ def _flag_message(person: User, flags: list[Flag]) -> EmailMultiAlternatives:
 
 
 def evidence_summary(evidence: dict, limit: int = 6) -> list[tuple[str, str]]:
-    """The first few evidence values as readable (label, value) pairs."""
-    items = []
-    for key, value in list((evidence or {}).items())[:limit]:
-        label = key.replace("_", " ").capitalize()
-        if isinstance(value, float):
-            value = f"{value:.2f}"
-        elif isinstance(value, (list, dict)):
-            value = ", ".join(str(v) for v in (value.values() if isinstance(value, dict) else value))
-        items.append((label, str(value)))
-    return items
+    """The numbers that raised a flag as its card on the pages shows them (labels translated, values
+    localised in the active language), without the window dates the e-mail already implies."""
+    from engagements.templatetags.workspace import evidence_items
+
+    numbers = {key: value for key, value in (evidence or {}).items() if key not in ("window", "baseline")}
+    return evidence_items(numbers)[:limit]

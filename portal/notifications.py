@@ -16,6 +16,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -72,12 +73,14 @@ def client_activity(*, milestone: Milestone, actor: User, action: str, text: str
     recipient = milestone.consultant_owner or engagement.lead
     if not wants_email([recipient]):
         return
-    subject = str(CLIENT_ACTIONS[action]) % {"name": actor.full_name or actor.email, "milestone": milestone.title}
     detail = _engagement_page(engagement.pk)
-    send_after_commit(to=[recipient.email], subject=subject, template="emails/portal_client_activity.txt", context={
-        "recipient": recipient, "actor": actor, "milestone": milestone, "engagement": engagement,
-        "summary": subject, "text": text, "url": absolute(detail, base_url) if detail else "",
-    })
+    # In the consultant's language, not in the one the client happens to use.
+    with translation.override(recipient.preferred_language):
+        subject = str(CLIENT_ACTIONS[action]) % {"name": actor.full_name or actor.email, "milestone": milestone.title}
+        send_after_commit(to=[recipient.email], subject=subject, template="emails/portal_client_activity.txt",
+                          context={"recipient": recipient, "actor": actor, "milestone": milestone,
+                                   "engagement": engagement, "summary": subject, "text": text,
+                                   "url": absolute(detail, base_url) if detail else ""})
 
 
 def _engagement_page(engagement_pk: int) -> str:
@@ -91,12 +94,13 @@ def status_changed(*, milestone: Milestone, recipients: Iterable[User], previous
     people = wants_email(recipients)
     if not people:
         return
-    subject = _("“%(milestone)s” is now %(status)s") % {"milestone": milestone.title,
-                                                       "status": milestone.get_status_display().lower()}
     url = absolute(reverse("portal:milestone", args=[milestone.pk]), base_url)
     for person in people:
-        send_after_commit(to=[person.email], subject=subject, template="emails/portal_status_change.txt", context={
-            "recipient": person, "milestone": milestone, "engagement": milestone.engagement,
-            "previous": Milestone.Status(previous).label if previous in Milestone.Status.values else previous,
-            "url": url,
-        })
+        with translation.override(person.preferred_language):  # each client contact in their own language
+            subject = _("“%(milestone)s” is now %(status)s") % {"milestone": milestone.title,
+                                                               "status": milestone.get_status_display().lower()}
+            send_after_commit(to=[person.email], subject=subject, template="emails/portal_status_change.txt",
+                              context={"recipient": person, "milestone": milestone, "engagement": milestone.engagement,
+                                       "previous": (Milestone.Status(previous).label
+                                                    if previous in Milestone.Status.values else previous),
+                                       "url": url})

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -232,18 +232,22 @@ def pulse_send(*, engagement: Engagement, contacts: Iterable[Contact], requested
     if not contacts:
         raise ValidationError({"contacts": _("Choose at least one contact.")})
     pulses = []
+    # A contact who signs in to the portal and chose a language is asked in it (one query).
+    languages = dict(User.objects.filter(contact__in=contacts).exclude(language="")
+                     .values_list("contact", "language"))
     with transaction.atomic():
         for contact in contacts:
             pulse = pulse_request_create(engagement=engagement, contact=contact, requested_by=requested_by,
                                          session=session)
             pulses.append(pulse)
-            notifications.send_after_commit(
-                to=[contact.email],
-                subject=_("Two minutes on our collaboration: %(engagement)s") % {"engagement": engagement.title},
-                template="emails/portal_pulse.txt",
-                context={"contact": contact, "engagement": engagement, "session": session, "pulse": pulse,
-                         "requested_by": requested_by, "url": pulse_link(pulse, base_url)},
-            )
+            with translation.override(languages.get(contact.pk, translation.get_language())):
+                notifications.send_after_commit(
+                    to=[contact.email],
+                    subject=_("Two minutes on our collaboration: %(engagement)s") % {"engagement": engagement.title},
+                    template="emails/portal_pulse.txt",
+                    context={"contact": contact, "engagement": engagement, "session": session, "pulse": pulse,
+                             "requested_by": requested_by, "url": pulse_link(pulse, base_url)},
+                )
     return pulses
 
 
