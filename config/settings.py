@@ -483,6 +483,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5 * 60,
         "options": {"expires": 4 * 60},
     },
+    # High-flag notices whose task was lost with the broker, or whose e-mail failed, go out within minutes.
+    "dashboard-sweep-flag-notices": {
+        "task": "dashboard.tasks.sweep_flag_notifications",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
+    },
     # Managers' weekly digest (new flags, biggest score drops, relationships gone quiet): Monday morning.
     "dashboard-weekly-digest": {
         "task": "dashboard.tasks.send_weekly_digests",

@@ -19,11 +19,19 @@ _RETRY = {"retry_backoff": 30, "retry_backoff_max": 600, "retry_jitter": True, "
 
 
 @shared_task(autoretry_for=(OSError,), soft_time_limit=120, time_limit=180, **_RETRY)
-def send_flag_notifications(engagement_ids: list[int], as_of: str, raised_since: str) -> int:
-    """E-mail the lead and the managers about the high-severity flags one scoring run raised."""
-    ids = notifications.flags_raised_in_run(engagement_ids=engagement_ids, as_of=dt.date.fromisoformat(as_of),
-                                            raised_since=dt.datetime.fromisoformat(raised_since))
-    return notifications.notify_flags_raised(ids)
+def send_flag_notifications(engagement_ids: list[int], **_older_arguments) -> int:
+    """E-mail the lead and the managers about the high-severity flags due on these engagements.
+
+    (Tasks queued before the notices were tracked by ``Flag.notified_at`` also carry ``as_of`` and
+    ``raised_since``; they are no longer needed.)
+    """
+    return notifications.notify_pending_flags(engagement_ids=engagement_ids)
+
+
+@shared_task(autoretry_for=(OSError,), soft_time_limit=120, time_limit=180, **_RETRY)
+def sweep_flag_notifications() -> int:
+    """Send the high-flag notices still due anywhere: their task was lost with the broker, or the mail failed."""
+    return notifications.notify_pending_flags()
 
 
 @shared_task(autoretry_for=(OSError,), soft_time_limit=10 * 60, time_limit=12 * 60, **_RETRY)

@@ -131,9 +131,12 @@ class Flag(models.Model):
                                     on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     resolution_note = models.TextField(_("resolution note"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    notified_at = models.DateTimeField(
+        _("lead and managers e-mailed at"), null=True, blank=True,
+        help_text=_("When the notice of a new high-severity flag went out; empty while it is still due."))
 
-    # Who changed what and when (django-simple-history).
-    history = HistoricalRecords()
+    # Who changed what and when (django-simple-history); the e-mail bookkeeping is no one's change.
+    history = HistoricalRecords(excluded_fields=["notified_at"])
 
     class Meta:
         verbose_name = _("flag")

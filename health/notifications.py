@@ -1,9 +1,12 @@
 """E-mails about flags: the lead and the managers hear of a high-severity flag the day it is raised.
 
-The scoring run calls ``queue_high_flag_notices`` inside its transaction when it inserted a high
-flag; once that commits, a task finds the flags that run inserted and sends ``notify_flags_raised``
-for exactly those ids, so a rerun for the same date (which raises nothing new) sends nothing.
-Backfills of past dates stay quiet: a flag raised months ago in history is not news.
+Each high flag is e-mailed once: ``Flag.notified_at`` says it went out. The scoring run calls
+``queue_high_flag_notices`` inside its transaction when it inserted a high flag; once that
+commits, a task sends the notices still due on those engagements. If the broker could not take
+that task (down, restarting) or the mail server refused the e-mails, nothing is lost: the notice
+stays due, and ``notify_pending_flags``, run by beat every few minutes, sends it. A rerun for the
+same date raises nothing new and sends nothing; backfills of past dates stay quiet, since a flag
+raised months ago in history is not news.
 """
 
 from __future__ import annotations
@@ -45,8 +48,8 @@ def active_managers():
     return User.objects.filter(is_active=True).filter(Q(is_manager=True) | Q(is_superuser=True)).exclude(email="")
 
 
-def queue_high_flag_notices(*, as_of: dt.date, created_at: dt.datetime, engagement_ids: Iterable[int]) -> None:
-    """After the current transaction commits, e-mail about the high flags this run inserted.
+def queue_high_flag_notices(*, as_of: dt.date, engagement_ids: Iterable[int]) -> None:
+    """After the current transaction commits, e-mail about the high flags due on these engagements.
 
     No query here (the scoring run's cost stays fixed): the task finds the flags after commit.
     """
@@ -57,35 +60,57 @@ def queue_high_flag_notices(*, as_of: dt.date, created_at: dt.datetime, engageme
     def send():
         from dashboard import tasks
 
-        tasks.send_flag_notifications.delay(engagement_ids=ids, as_of=as_of.isoformat(),
-                                            raised_since=created_at.isoformat())
+        tasks.send_flag_notifications.delay(engagement_ids=ids)
 
-    # robust: the scores are saved; a broker hiccup must not undo or fail the run.
+    # robust: the scores are saved; a broker hiccup must not undo or fail the run (the sweep sends later).
     transaction.on_commit(send, robust=True)
 
 
-def flags_raised_in_run(*, engagement_ids: Iterable[int], as_of: dt.date, raised_since: dt.datetime) -> list[int]:
-    """Ids of the high flags a scoring run inserted for these engagements (one query).
+def flags_due_for_notice(*, engagement_ids: Iterable[int] | None = None) -> list[int]:
+    """Ids of the live high flags raised lately whose notice has not gone out (one query)."""
+    recent = timezone.localdate() - dt.timedelta(days=NEWS_DAYS)
+    due = Flag.objects.filter(severity=Flag.Severity.HIGH, status__in=Flag.LIVE_STATUSES, notified_at__isnull=True,
+                              raised_on__gte=recent)
+    if engagement_ids is not None:
+        due = due.filter(engagement_id__in=list(engagement_ids))
+    return list(due.order_by("id").values_list("id", flat=True))
 
-    The run stamps its flags at (or, through auto_now_add, just after) its start; PostgreSQL's
-    insert path keeps the stamp to the millisecond. Flags raised earlier the same day are older.
-    """
-    stamp = raised_since.replace(microsecond=raised_since.microsecond // 1000 * 1000)
-    return list(Flag.objects.filter(engagement_id__in=list(engagement_ids), raised_on=as_of, created_at__gte=stamp,
-                                    severity=Flag.Severity.HIGH).order_by("id").values_list("id", flat=True))
+
+def notify_pending_flags(*, engagement_ids: Iterable[int] | None = None) -> int:
+    """Send every notice still due (on these engagements, or anywhere); returns the e-mails sent."""
+    ids = flags_due_for_notice(engagement_ids=engagement_ids)
+    return notify_flags_raised(ids) if ids else 0
 
 
 def notify_flags_raised(flag_ids: Iterable[int]) -> int:
     """E-mail each engagement's lead and every active manager about these high-severity flags.
 
     One e-mail per recipient listing all their flags (a manager gets every flag, a lead those of
-    their engagements). Returns the number of e-mails sent. Four queries whatever the count.
+    their engagements). Returns the number of e-mails sent. A fixed number of queries whatever the
+    count.
+
+    The flags are claimed first (``notified_at`` set in a short transaction, rows another sender
+    holds skipped), so two senders at once (the run's task and the sweep) never e-mail the same
+    flag twice; if sending fails the claim is given back for the next try, and the error raised.
     """
-    flags = list(Flag.objects.filter(id__in=list(flag_ids), severity=Flag.Severity.HIGH,
-                                     status__in=Flag.LIVE_STATUSES)
-                 .select_related("engagement__client", "engagement__lead").order_by("engagement__client__name", "id"))
-    if not flags:
-        return 0
+    with transaction.atomic():
+        flags = list(Flag.objects.select_for_update(skip_locked=True, of=("self",))
+                     .filter(id__in=list(flag_ids), severity=Flag.Severity.HIGH, status__in=Flag.LIVE_STATUSES,
+                             notified_at__isnull=True)
+                     .select_related("engagement__client", "engagement__lead")
+                     .order_by("engagement__client__name", "id"))
+        if not flags:
+            return 0
+        claimed = [flag.pk for flag in flags]
+        Flag.objects.filter(pk__in=claimed).update(notified_at=timezone.now())
+    try:
+        return _send_flag_notices(flags)
+    except Exception:
+        Flag.objects.filter(pk__in=claimed).update(notified_at=None)
+        raise
+
+
+def _send_flag_notices(flags: list[Flag]) -> int:
     recipients: dict[int, tuple[User, list[Flag]]] = {}
     for manager in active_managers():
         recipients[manager.pk] = (manager, list(flags))

@@ -121,7 +121,7 @@ def _score_claimed(engagement_ids: list[int], as_of: dt.date, config: scoring.He
         high = [row["engagement_id"] for row in new_flags if row["severity"] == Flag.Severity.HIGH]
         if high:
             # E-mail the lead and the managers once this commits; only about flags this run inserted.
-            notifications.queue_high_flag_notices(as_of=as_of, created_at=now, engagement_ids=high)
+            notifications.queue_high_flag_notices(as_of=as_of, engagement_ids=high)
         resolved = _apply_flag_plan(plan, as_of)
         # Last, so the live-flag counts include what this run raised and resolved.
         scored = [row["engagement_id"] for row in snapshots]

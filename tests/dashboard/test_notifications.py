@@ -1,14 +1,18 @@
 """E-mails: a notice for each newly raised high flag (once), and the managers' weekly digest."""
 
 import datetime as dt
+import smtplib
+from unittest import mock
 
 import pytest
 from django.core import mail
+from kombu.exceptions import OperationalError as KombuOperationalError
 
+from dashboard import tasks
 from dashboard.tasks import send_weekly_digests
 from health import notifications
 from health.models import Flag
-from health.services import score_engagements
+from health.services import flag_resolve, score_engagements
 from tests import factories
 from tests.dashboard.conftest import TODAY, ago
 from tests.health.histories import at
@@ -45,6 +49,47 @@ def test_a_new_high_flag_emails_the_lead_and_each_manager_once(drifting, consult
     with django_capture_on_commit_callbacks(execute=True):
         score_engagements(engagement_ids=[drifting.pk], as_of=TODAY)  # rerun: nothing new
     assert mail.outbox == []
+
+
+def test_a_notice_the_broker_could_not_take_goes_out_with_the_sweep(drifting, consultant, manager,
+                                                                   django_capture_on_commit_callbacks):
+    with mock.patch.object(tasks.send_flag_notifications, "delay",
+                           side_effect=KombuOperationalError("Connection refused")), \
+            django_capture_on_commit_callbacks(execute=True):
+        score_engagements(engagement_ids=[drifting.pk], as_of=TODAY)  # the scores commit; the task is lost
+    flag = Flag.objects.get(engagement=drifting, kind="drift_to_transactional")
+    assert mail.outbox == [] and flag.notified_at is None
+
+    assert tasks.sweep_flag_notifications.delay().get() == 2
+    assert sorted(m.to[0] for m in mail.outbox) == [consultant.email, manager.email]
+    flag.refresh_from_db()
+    assert flag.notified_at is not None
+    assert tasks.sweep_flag_notifications.delay().get() == 0  # once only
+    assert len(mail.outbox) == 2
+
+
+def test_a_failed_mail_server_leaves_the_notice_due_for_the_next_try(drifting, manager,
+                                                                     django_capture_on_commit_callbacks):
+    with mock.patch.object(tasks.send_flag_notifications, "delay", side_effect=KombuOperationalError("down")), \
+            django_capture_on_commit_callbacks(execute=True):
+        score_engagements(engagement_ids=[drifting.pk], as_of=TODAY)
+    refused = smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+    with mock.patch("django.core.mail.backends.locmem.EmailBackend.send_messages", side_effect=refused), \
+            pytest.raises(smtplib.SMTPServerDisconnected):
+        notifications.notify_pending_flags()
+    flag = Flag.objects.get(engagement=drifting, kind="drift_to_transactional")
+    assert flag.notified_at is None and mail.outbox == []  # the claim was given back: still due
+    assert notifications.notify_pending_flags() == 2
+    assert notifications.notify_pending_flags() == 0
+
+
+def test_a_flag_closed_before_its_notice_went_out_is_not_mailed(drifting, manager, django_capture_on_commit_callbacks):
+    with mock.patch.object(tasks.send_flag_notifications, "delay", side_effect=KombuOperationalError("down")), \
+            django_capture_on_commit_callbacks(execute=True):
+        score_engagements(engagement_ids=[drifting.pk], as_of=TODAY)
+    flag = Flag.objects.get(engagement=drifting, kind="drift_to_transactional")
+    flag_resolve(flag=flag, user=manager, action_plan="repair", note="Workshop with the new CMO next week.")
+    assert notifications.notify_pending_flags() == 0 and mail.outbox == []
 
 
 def test_backfilled_history_sends_nothing(drifting, manager, django_capture_on_commit_callbacks):
