@@ -4,6 +4,10 @@ closing an engagement. Views are thin: reads come from ``engagements.selectors``
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -281,7 +285,7 @@ def milestone_edit(request, pk):
             try:
                 services.milestone_update(milestone=milestone, version=form.cleaned_data["version"], **data)
             except services.EditConflict as error:
-                conflict = _conflict_rows(form, error.current, engagement)
+                conflict = _conflict_rows(form, MilestoneForm.initial_from(error.current), MilestoneForm.FIELDS)
                 # The form keeps the user's values but now builds on the current version: saving
                 # again re-applies their edit knowingly.
                 form.data = form.data.copy()
@@ -298,33 +302,39 @@ def milestone_edit(request, pk):
                   {"engagement": engagement, "milestone": milestone, "form": form, "conflict": conflict})
 
 
-def _display(form: MilestoneForm, name: str, value) -> str:
+def _display(form: forms.Form, name: str, value) -> str:
+    """A value of the form's field ``name`` as the conflict table shows it: choices by their
+    label, dates in the reader's format and time zone."""
     field = form.fields[name]
+    if isinstance(field, forms.ModelMultipleChoiceField):
+        pks = {getattr(item, "pk", item) for item in value or ()}
+        return ", ".join(field.label_from_instance(obj) for obj in field.queryset if obj.pk in pks) or "—"
     if value in (None, ""):
         return "—"
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
+    if isinstance(value, dt.datetime):
+        return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
     if hasattr(value, "isoformat"):
         return formats.date_format(value)
-    if hasattr(field, "choices") and not hasattr(field, "queryset"):
-        return str(dict(field.choices).get(value, value))
     if hasattr(field, "queryset"):
         pk = getattr(value, "pk", value)
-        return str(next((obj for obj in field.queryset if obj.pk == pk), value))
+        return next((field.label_from_instance(obj) for obj in field.queryset if obj.pk == pk), str(value))
+    if hasattr(field, "choices"):
+        return str(dict(field.choices).get(value, value))
     return str(value)
 
 
-def _conflict_rows(form: MilestoneForm, current: Milestone, engagement: Engagement) -> list[dict]:
-    """Field by field: what the user typed next to what is saved now."""
-    current.engagement = engagement
-    saved = MilestoneForm.initial_from(current)
+def _conflict_rows(form: forms.Form, saved: dict, names: Iterable[str]) -> list[dict]:
+    """Field by field: what the user typed next to what is saved now.
+
+    ``saved`` holds the stored row as the form's initial values (``initial_from``), so both sides
+    are shown the same way."""
     rows = []
-    for name in MilestoneForm.FIELDS:
-        mine = form.cleaned_data.get(name)
-        theirs = saved[name]
-        mine_display, theirs_display = _display(form, name, mine), _display(form, name, theirs)
-        rows.append({"label": form.fields[name].label, "mine": mine_display, "theirs": theirs_display,
-                     "differs": mine_display != theirs_display})
+    for name in names:
+        mine = _display(form, name, form.cleaned_data.get(name))
+        theirs = _display(form, name, saved[name])
+        rows.append({"label": form.fields[name].label, "mine": mine, "theirs": theirs, "differs": mine != theirs})
     return rows
 
 
