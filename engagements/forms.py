@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -41,11 +42,17 @@ class ContactChoiceField(forms.ModelMultipleChoiceField):
         return f"{contact.name} · {contact.title}" if contact.title else contact.name
 
 
-def engagement_contacts(user: User, engagement: Engagement | None):
-    """Active contacts of the engagement's client, the sponsor first (the attendee and owner choices)."""
+def engagement_contacts(user: User, engagement: Engagement | None, *, attended: Session | None = None):
+    """Active contacts of the engagement's client, the sponsor first (the attendee and owner choices).
+
+    With ``attended``, also the contacts who attended that session and have left since: editing the
+    session must not drop them from the record."""
     if engagement is None:
         return Contact.objects.none()
-    return (access.contacts_for(user).filter(client_id=engagement.client_id, active=True)
+    wanted = Q(active=True)
+    if attended is not None:
+        wanted |= Q(pk__in=attended.client_attendees.values("pk"))
+    return (access.contacts_for(user).filter(wanted, client_id=engagement.client_id)
             .select_related("client").order_by("-is_sponsor", "name"))
 
 
@@ -55,7 +62,10 @@ class EngagementChoiceField(forms.ModelChoiceField):
 
 
 class SessionForm(WorkspaceForm):
-    """Log a session: everything on one screen, in the order a consultant remembers it."""
+    """Log a session: everything on one screen, in the order a consultant remembers it.
+
+    With ``session``, edit that logged session instead: its engagement stays as it is (the field is
+    dropped) and ``version`` carries the copy the editor started from."""
 
     engagement = EngagementChoiceField(label=_("Engagement"), queryset=Engagement.objects.none(),
                                        empty_label=None)
@@ -76,15 +86,45 @@ class SessionForm(WorkspaceForm):
     next_steps = forms.CharField(label=_("Next steps"), required=False, max_length=5000,
                                  widget=forms.Textarea(attrs={"rows": 2}))
     shared_with_client = forms.BooleanField(label=_("Share the summary with the client"), required=False)
+    # Ignored when logging a new session.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    # What an edit may change, in the order of the form.
+    FIELDS = ("start", "duration_minutes", "focus", "channel", "initiated_by", "client_attendees",
+              "advice_requested", "notes", "next_steps", "shared_with_client")
 
     def __init__(self, *args, user: User, engagement: Engagement | None = None, fixed_engagement: bool = False,
-                 **kwargs):
+                 session: Session | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["engagement"].queryset = (access.engagements_for(user).exclude(status=Engagement.Status.CLOSED)
-                                              .select_related("client").order_by("client__name", "title"))
-        if fixed_engagement:
-            self.fields["engagement"].widget = forms.HiddenInput()
-        self.fields["client_attendees"].queryset = engagement_contacts(user, engagement)
+        self.session = session
+        if session is not None:
+            del self.fields["engagement"]
+            engagement = session.engagement
+        else:
+            self.fields["engagement"].queryset = (
+                access.engagements_for(user).exclude(status=Engagement.Status.CLOSED)
+                .select_related("client").order_by("client__name", "title"))
+            if fixed_engagement:
+                self.fields["engagement"].widget = forms.HiddenInput()
+        self.fields["client_attendees"].queryset = engagement_contacts(user, engagement, attended=session)
+
+    def clean_start(self):
+        start = self.cleaned_data["start"]
+        # The field has minute precision: an unchanged minute keeps the stored start (which may
+        # carry seconds, from the API), so the edit does not count as a change of date.
+        if (self.session is not None and start is not None
+                and start == self.session.start.replace(second=0, microsecond=0)):
+            return self.session.start
+        return start
+
+    @classmethod
+    def initial_from(cls, session: Session) -> dict:
+        """The form's values for an edit of ``session`` (its attendees as ids)."""
+        values = {name: getattr(session, name) for name in cls.FIELDS if name != "client_attendees"}
+        values["start"] = timezone.localtime(session.start)
+        values["client_attendees"] = [contact.pk for contact in session.client_attendees.all()]
+        values["version"] = session.version
+        return values
 
     @staticmethod
     def defaults(*, engagement: Engagement | None, last: Session | None) -> dict:
@@ -176,8 +216,6 @@ class FlagAssignForm(WorkspaceForm):
 
 def assignable_owners():
     """People a flag can be given to: active consultants and managers."""
-    from django.db.models import Q
-
     return (User.objects.filter(is_active=True).filter(Q(is_consultant=True) | Q(is_manager=True)
                                                        | Q(is_superuser=True)).order_by("full_name", "email"))
 

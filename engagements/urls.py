@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/close/", views.close, name="close"),
     path("<int:pk>/milestones/new/", views.milestone_create, name="milestone_create"),
     path("sessions/new/", views.session_new, name="session_new"),
+    path("sessions/<int:pk>/edit/", views.session_edit, name="session_edit"),
     path("markdown/preview/", views.markdown_preview, name="markdown_preview"),
     path("milestones/<int:pk>/edit/", views.milestone_edit, name="milestone_edit"),
     path("milestones/<int:pk>/status/", views.milestone_status, name="milestone_status"),

@@ -1,6 +1,6 @@
-"""The consultant workspace: my engagements, one engagement's page, logging a session, milestones,
-closing an engagement. Views are thin: reads come from ``engagements.selectors`` (scoped through
-``accounts.access``), writes go through ``engagements.services``."""
+"""The consultant workspace: my engagements, one engagement's page, logging and editing a session,
+milestones, closing an engagement. Views are thin: reads come from ``engagements.selectors``
+(scoped through ``accounts.access``), writes go through ``engagements.services``."""
 
 from __future__ import annotations
 
@@ -211,6 +211,44 @@ def _session_logged(request, session: Session, *, fixed: bool):
         "new_session_id": session.pk,
         "recent": _recent_sessions(request, engagement),
     })
+
+
+def _session_for(request, pk) -> Session:
+    """A session the user may edit: in their scope, on an open engagement (a closed one is a record)."""
+    _firm_staff_or_404(request)
+    return access.get_for(access.sessions_for(request.user).select_related("engagement__client")
+                          .exclude(engagement__status=Engagement.Status.CLOSED), pk)
+
+
+@login_required
+def session_edit(request, pk):
+    """Edit a logged session. If someone saved it meanwhile, show both versions and keep the user's input."""
+    session = _session_for(request, pk)
+    engagement = session.engagement
+    conflict = None
+    if request.method == "POST":
+        form = SessionForm(request.POST, user=request.user, session=session)
+        if form.is_valid():
+            data = {name: form.cleaned_data[name] for name in SessionForm.FIELDS}
+            try:
+                services.session_update(session=session, version=form.cleaned_data["version"], **data)
+            except services.EditConflict as error:
+                conflict = _conflict_rows(form, SessionForm.initial_from(error.current), SessionForm.FIELDS)
+                # As for milestones: the form keeps the user's values but now builds on the current
+                # version, so saving again re-applies their edit knowingly.
+                form.data = form.data.copy()
+                form.data["version"] = error.current.version
+                session = error.current
+            except ValidationError as error:
+                add_service_errors(form, error)
+                session.refresh_from_db()  # the service set the refused values on it: show the stored ones
+            else:
+                messages.success(request, _("Session saved."))
+                return redirect(reverse("engagements:detail", args=[engagement.pk]) + f"#session-{session.pk}")
+    else:
+        form = SessionForm(user=request.user, session=session, initial=SessionForm.initial_from(session))
+    return render(request, "engagements/session_edit.html",
+                  {"engagement": engagement, "session": session, "form": form, "conflict": conflict})
 
 
 @login_required
