@@ -176,6 +176,51 @@ def test_an_edit_conflict_on_a_milestone_loses_neither_change(page, login, consu
     assert milestone.title == "Roadmap, my version" and milestone.status == "agreed"
 
 
+def test_edit_a_session_from_the_timeline_and_through_a_conflict(page, login, consultant, engagement, screenshot):
+    engagement.title = "Pricing strategy"
+    engagement.save()
+    ada = factories.ContactFactory(client=engagement.client, name="Ada Client", title="CFO")
+    factories.ContactFactory(client=engagement.client, name="Sam Sponsor", title="CEO", is_sponsor=True,
+                            sponsor_since=TODAY)
+    session = factories.SessionFactory(
+        engagement=engagement, logged_by=consultant, focus=Session.Focus.ADVISORY, duration_minutes=90,
+        client_attendees=[ada], advice_requested=True, next_steps="Send the pricing memo by Friday",
+        notes="Pricing options for **2026**:\n\n- keep the list price\n- a volume discount for the franchise stores")
+    login(page, consultant)
+    page.goto(f"/engagements/{engagement.pk}/")
+    page.locator(f"#session-{session.pk}").get_by_role("link", name=re.compile("Edit session of")).click()
+    page.wait_for_url(f"**/engagements/sessions/{session.pk}/edit/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Edit session")
+    expect(page.get_by_role("checkbox", name=re.compile("Ada Client"))).to_be_checked()
+    page.get_by_label("Notes").fill("Pricing options for **2027**:\n\n- keep the list price\n- a volume discount")
+    screenshot(page, "session-edit", widths=(1280, 390))
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url(f"**/engagements/{engagement.pk}/**")
+    expect(page.locator(".messages")).to_contain_text("Session saved.")
+    item = page.locator(f"#session-{session.pk}")
+    expect(item.locator("strong", has_text="2027")).to_be_visible()
+    expect(item).not_to_contain_text("franchise")
+
+    # Again, but a colleague saves the session while the form is open.
+    item.get_by_role("link", name=re.compile("Edit session of")).click()
+    page.wait_for_url(f"**/engagements/sessions/{session.pk}/edit/")
+    page.get_by_label("Notes").fill("Pricing options for **2028**")
+    services.session_update(session=Session.objects.get(pk=session.pk), notes="Their notes", duration_minutes=60)
+    page.get_by_role("button", name="Save", exact=True).click()
+    conflict = page.locator(".conflict")
+    expect(conflict).to_contain_text("Someone else changed this session")
+    expect(conflict.locator("tr.differs")).to_have_count(2)  # notes and duration
+    expect(conflict).to_contain_text("Their notes")
+    expect(page.get_by_label("Notes")).to_have_value("Pricing options for **2028**")
+    screenshot(page, "session-edit-conflict")
+    assert Session.objects.get(pk=session.pk).notes == "Their notes"
+    page.get_by_role("button", name="Save my version").click()
+    page.wait_for_url(f"**/engagements/{engagement.pk}/**")
+    expect(page.locator(f"#session-{session.pk}").locator("strong", has_text="2028")).to_be_visible()
+    stored = Session.objects.get(pk=session.pk)
+    assert (stored.notes, stored.duration_minutes) == ("Pricing options for **2028**", 90)
+
+
 def test_demo_pages_at_desktop_and_phone_widths(page, live_server, login, screenshot):
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     consultant = User.objects.get(email="consultant@example.com")
