@@ -36,7 +36,9 @@ class PortfolioFilterForm(forms.Form):
         cleaned = super().clean()
         low, high = cleaned.get("score_min"), cleaned.get("score_max")
         if low is not None and high is not None and low > high:
+            # Neither bound is applied: the lower one alone would show a range nobody asked for.
             self.add_error("score_max", _("The upper bound must not be below the lower bound."))
+            cleaned.pop("score_min", None)
         return cleaned
 
     def filters(self) -> selectors.PortfolioFilters:
@@ -53,10 +55,13 @@ class PortfolioFilterForm(forms.Form):
 
 class FlagFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Show"), required=False, choices=[
-        ("attention", _("Needing attention")), ("snoozed", _("Snoozed")), ("live", _("All live flags"))])
+        ("attention", _("Needing attention")), ("snoozed", _("Snoozed")), ("live", _("All live flags")),
+        ("closed", _("Resolved or dismissed"))])
     kind = forms.ChoiceField(label=_("Kind"), required=False, choices=ANY + list(Flag.Kind.choices))
     severity = forms.ChoiceField(label=_("Severity"), required=False, choices=ANY + list(Flag.Severity.choices))
     owner = forms.ChoiceField(label=_("Owner"), required=False)
+    # Set by the portfolio table's flag count: one engagement's flags.
+    engagement = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args, owners, **kwargs):
         super().__init__(*args, **kwargs)
@@ -66,4 +71,5 @@ class FlagFilterForm(forms.Form):
     def filters(self) -> selectors.FlagFilters:
         data = self.cleaned_data if self.is_bound and hasattr(self, "cleaned_data") else {}
         return selectors.FlagFilters(status=data.get("status") or "attention", kind=data.get("kind") or "",
-                                     severity=data.get("severity") or "", owner=data.get("owner") or "")
+                                     severity=data.get("severity") or "", owner=data.get("owner") or "",
+                                     engagement=data.get("engagement"))

@@ -9,6 +9,7 @@ Callers pass the user; scoping goes through ``accounts.access``."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 from django.db.models import (
@@ -143,6 +144,11 @@ def sorted_rows(queryset: QuerySet[Engagement], *, sort: str, start: int, stop: 
     return rows
 
 
+def shown_score(score: float | None) -> int | None:
+    """A 0–100 score as the pages show it: rounded half up (78.5 reads 79), the way the score filter counts it."""
+    return None if score is None else math.floor(score + 0.5)
+
+
 def normalise_sort(sort: str | None) -> str:
     """A sort key the table knows, e.g. "score" or "-change_30"; anything else is the default."""
     sort = sort or DEFAULT_SORT
@@ -242,10 +248,11 @@ def portfolio(*, user: User, filters: PortfolioFilters | None = None, sort: str 
     if filters.flag_kind:
         live = Flag.objects.filter(engagement_id=OuterRef("pk"), status__in=Flag.LIVE_STATUSES)
         qs = qs.filter(Exists(live.filter(kind=filters.flag_kind)))
+    # The bounds apply to the score as the table shows it, rounded half up: "79 to 79" keeps 78.7.
     if filters.score_min is not None:
-        qs = qs.filter(score__gte=filters.score_min)
+        qs = qs.filter(score__gte=filters.score_min - 0.5)
     if filters.score_max is not None:
-        qs = qs.filter(score__lte=filters.score_max)
+        qs = qs.filter(score__lt=filters.score_max + 0.5)
     return qs.order_by(*_order(sort))
 
 
@@ -260,10 +267,14 @@ class PortfolioSummary:
     sort_present: int | None = None
 
 
-def live_flags_in_portfolio(*, user: User) -> int:
-    """How many flags of live engagements still ask for attention (open or acknowledged)."""
-    return (access.flags_for(user).filter(status__in=QUEUE_STATUSES_ATTENTION,
-                                          engagement__status__in=live_engagement_statuses()).count())
+def live_flags_in_portfolio(*, user: User, engagements: QuerySet[Engagement] | None = None) -> int:
+    """How many flags of live engagements (of ``engagements``, the filtered portfolio, if given) still
+    ask for attention (open or acknowledged)."""
+    flags = access.flags_for(user).filter(status__in=QUEUE_STATUSES_ATTENTION,
+                                          engagement__status__in=live_engagement_statuses())
+    if engagements is not None:
+        flags = flags.filter(engagement__in=engagements.order_by().values("pk"))
+    return flags.count()
 
 
 # --- Relationship map -------------------------------------------------------------------------
@@ -457,6 +468,8 @@ QUEUE_STATUSES = {
     "attention": QUEUE_STATUSES_ATTENTION,
     "snoozed": (Flag.Status.SNOOZED,),
     "live": Flag.LIVE_STATUSES,
+    # What was decided: resolved (with the plan and the note) or dismissed, newest first.
+    "closed": (Flag.Status.RESOLVED, Flag.Status.DISMISSED),
 }
 
 
@@ -466,16 +479,27 @@ class FlagFilters:
     kind: str = ""
     severity: str = ""
     owner: str = ""  # "", "none" (unassigned) or a user id
+    engagement: int | None = None
 
 
 def flag_queue(*, user: User, filters: FlagFilters | None = None) -> QuerySet[Flag]:
-    """Live flags the user may see, most severe then newest first, with what the flag card shows loaded."""
+    """Flags the user may see, with what the flag card shows loaded.
+
+    Live ones (the default views) are those of live engagements, most severe then newest first;
+    closed ones (resolved or dismissed, any engagement) come newest decision first.
+    """
     filters = filters or FlagFilters()
+    closed = filters.status == "closed"
     qs = (access.flags_for(user)
           .filter(status__in=QUEUE_STATUSES.get(filters.status, QUEUE_STATUSES["attention"]))
           .select_related("engagement__client", "engagement__lead", "owner")
-          .annotate(severity_rank=SEVERITY_RANK)
-          .order_by("severity_rank", "-raised_on", "-id"))
+          .annotate(severity_rank=SEVERITY_RANK))
+    if closed:
+        qs = qs.order_by("-resolved_at", "-id")
+    else:
+        qs = qs.filter(engagement__status__in=live_engagement_statuses()).order_by("severity_rank", "-raised_on", "-id")
+    if filters.engagement:
+        qs = qs.filter(engagement_id=filters.engagement)
     if hasattr(Flag, "events"):
         qs = qs.prefetch_related("events__actor")
     if filters.kind:

@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format, get_format, number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -118,6 +118,7 @@ def _portfolio_context(request) -> dict:
     today = timezone.localdate()
     for row in page.object_list:
         row.detail_url = detail_url(row.pk)
+        row.score_shown = selectors.shown_score(row.score)
         row.changes = [_change(row.change_30), _change(row.change_90)]
         # The snapshot counted days up to its own date; add the days since it was taken.
         if row.days_since_session is not None and row.latest_on:
@@ -160,13 +161,14 @@ def _portfolio_context(request) -> dict:
             "transactional": _("Transactional"), "consultative": _("Consultative"),
             "zone": _("Co-production zone"), "score": _("Score"), "lead": _("Lead"),
             "trail": _("Trail over the last four quarters"), "now": _("Now"),
+            "balance": _("Balance"), "depth": _("Depth"),
         },
     }
     return {
         "form": form,
         "page": page,
         "summary": summary,
-        "live_flags": selectors.live_flags_in_portfolio(user=request.user),
+        "live_flags": selectors.live_flags_in_portfolio(user=request.user, engagements=portfolio),
         "headers": headers,
         "relationship_map": relationship_map,
         "map_data": map_data,
@@ -216,7 +218,8 @@ class _Echo:
 
 
 def _csv_number(value, digits=1):
-    return "" if value is None else f"{value:.{digits}f}"
+    """A number as the spreadsheet of the manager's language reads it (a decimal comma in French)."""
+    return "" if value is None else number_format(value, decimal_pos=digits)
 
 
 @require_GET
@@ -227,20 +230,25 @@ def export(request):
     sort = selectors.normalise_sort(request.GET.get("sort"))
     rows = selectors.portfolio(user=request.user, filters=form.filters(), sort=sort)
     today = timezone.localdate()
-    writer = csv.writer(_Echo())
+    # Where the decimal separator is a comma (French), spreadsheets expect fields split by semicolons.
+    delimiter = ";" if get_format("DECIMAL_SEPARATOR") == "," else ","
+    writer = csv.writer(_Echo(), delimiter=delimiter)
+    modes, states = dict(Mode.choices), dict(State.choices)
     header = [_("Client"), _("Engagement"), _("Lead"), _("Status"), _("Score"), _("Change over 30 days"),
               _("Change over 90 days"), _("Mode"), _("State"), _("Depth"), _("Balance"),
               _("Days since last session"), _("Live flags"), _("Snapshot date")]
 
     def lines():
-        yield writer.writerow(header)
+        # The byte order mark tells Excel the file is UTF-8 (else "Inès" opens as "InÃ¨s").
+        yield "\ufeff" + writer.writerow(header)
         for row in rows.iterator(chunk_size=2000):
             days = row.days_since_session
             if days is not None and row.latest_on:
                 days += (today - row.latest_on).days
             yield writer.writerow([
                 row.client.name, row.title, str(row.lead), row.get_status_display(), _csv_number(row.score),
-                _csv_number(row.change_30), _csv_number(row.change_90), row.mode, row.state,
+                _csv_number(row.change_30), _csv_number(row.change_90),
+                str(modes.get(row.mode, row.mode or "")), str(states.get(row.state, row.state or "")),
                 _csv_number(row.depth, 3), _csv_number(row.balance, 3), "" if days is None else days,
                 row.live_flags, row.latest_on.isoformat() if row.latest_on else "",
             ])
@@ -262,11 +270,19 @@ def flags(request):
     page = Paginator(queue, selectors.FLAG_PAGE_SIZE).get_page(request.GET.get("page"))
     for flag in page.object_list:
         flag.engagement.detail_url = detail_url(flag.engagement_id)
+    filters = form.filters()
     counts = {row["severity"]: row["n"] for row in
-              access.flags_for(request.user).filter(status__in=selectors.QUEUE_STATUSES["attention"])
+              access.flags_for(request.user).filter(status__in=selectors.QUEUE_STATUSES["attention"],
+                                                    engagement__status__in=selectors.live_engagement_statuses())
               .values("severity").order_by().annotate(n=Count("pk"))}
+    engagement = None
+    if filters.engagement:
+        engagement = (access.engagements_for(request.user).select_related("client")
+                      .filter(pk=filters.engagement).first())
     return render(request, "dashboard/flags.html", {
         "form": form,
+        "closed_view": filters.status == "closed",
+        "engagement": engagement,
         "page": page,
         "page_query": _querystring(request, page=None),
         "flag_card": FLAG_CARD,

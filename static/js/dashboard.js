@@ -92,9 +92,11 @@
       clip: 10,
       parsing: false
     };
+    var severalUnderPointer = false;
     var chart = new window.Chart(canvas, {
       data: {datasets: trails.concat([points])},
       options: {
+        locale: lang,
         maintainAspectRatio: false,
         animation: false,
         layout: {padding: {top: 10, right: 10}},
@@ -113,15 +115,26 @@
           tooltip: {
             filter: function (item) { return item.dataset.type === "scatter" || item.raw.date !== labels.now; },
             callbacks: {
+              // Several engagements can sit on the same spot: then each body names its own engagement,
+              // so no figure reads as another engagement's.
               title: function (items) {
-                var item = items[0];
-                var p = item.raw.point || item.dataset.rapportTrail;
-                return p ? p.label : "";
+                var seen = [];
+                items.forEach(function (item) {
+                  var p = item.raw.point || item.dataset.rapportTrail;
+                  if (p && seen.indexOf(p) < 0) seen.push(p);
+                });
+                severalUnderPointer = seen.length > 1;
+                return seen.length === 1 ? seen[0].label : "";
               },
               label: function (item) {
                 var p = item.raw.point;
-                if (!p) return item.raw.date + ": " + percent.format(item.raw.x) + " · " + percent.format(item.raw.y);
-                var lines = [labels.lead + ": " + p.lead];
+                var trail = item.dataset.rapportTrail;
+                if (!p) {
+                  return (severalUnderPointer && trail ? trail.label + ", " : "") + item.raw.date + ": " +
+                    labels.balance + " " + percent.format(item.raw.x) + " · " + labels.depth + " " + percent.format(item.raw.y);
+                }
+                var lines = severalUnderPointer ? [p.label] : [];
+                lines.push(labels.lead + ": " + p.lead);
                 if (p.score !== null) lines.push(labels.score + ": " + number(p.score));
                 lines.push([p.mode, p.state].filter(Boolean).join(" · "));
                 return lines;
@@ -161,7 +174,7 @@
       new window.Chart(dist, {
         data: {labels: data.months, datasets: datasets},
         options: {
-          maintainAspectRatio: false, animation: false,
+          locale: lang, maintainAspectRatio: false, animation: false,
           scales: {
             x: {stacked: true},
             y: {stacked: true, beginAtZero: true, title: {display: true, text: data.labels.engagements},
@@ -169,7 +182,11 @@
             y2: {position: "right", min: 0, max: 100, grid: {drawOnChartArea: false},
                  title: {display: true, text: data.labels.mean}}
           },
-          plugins: {legend: {position: "bottom"}}
+          plugins: {legend: {position: "bottom"},
+                    tooltip: {callbacks: {label: function (item) {
+                      var digits = item.dataset.yAxisID === "y2" ? 1 : 0;  // the mean score, else a count
+                      return item.dataset.label + ": " + number(item.raw, digits);
+                    }}}}
         }
       });
     }
@@ -182,7 +199,7 @@
                borderColor: "#1e7b4f", backgroundColor: "rgba(30, 123, 79, 0.15)", fill: true, spanGaps: true,
                tension: 0.25}]},
         options: {
-          maintainAspectRatio: false, animation: false,
+          locale: lang, maintainAspectRatio: false, animation: false,
           scales: {y: {min: 0, max: 1, ticks: {callback: function (v) { return percent.format(v); }}}},
           plugins: {legend: {display: false},
                     tooltip: {callbacks: {label: function (item) { return percent.format(item.raw); }}}}
@@ -194,7 +211,8 @@
   // A card that was resolved or dismissed in the queue leaves it, after a moment to read its confirmation.
   function closedCardsLeave() {
     var queue = document.querySelector("[data-flag-queue]");
-    if (!queue) return;
+    // The view of resolved and dismissed flags keeps them: that is what it is for.
+    if (!queue || queue.getAttribute("data-flag-queue") === "closed") return;
     var status = document.getElementById("flag-queue-status");
     queue.querySelectorAll(".flag-resolved:not(.flag-leaving), .flag-dismissed:not(.flag-leaving)").forEach(function (card) {
       card.classList.add("flag-leaving");

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import re
 
 import pytest
 from django.core.cache import cache
@@ -11,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from health.models import Flag, HealthSnapshot
-from health.services import flag_dismiss
+from health.services import engagement_health_refresh, flag_dismiss, flag_resolve
 from tests import factories
 from tests.dashboard.conftest import TODAY, ago, build_portfolio
 
@@ -110,9 +111,59 @@ def test_export_is_the_filtered_portfolio_across_pages(client, manager, portfoli
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     expected = HealthSnapshot.objects.filter(date=TODAY, state="transactional").count()
     assert len(rows) - 1 == expected > 0
-    assert rows[0][0] == "Client"
+    assert rows[0][0] == "\ufeffClient"  # the byte order mark: Excel then reads the file as UTF-8
     assert [r[0] for r in rows[1:]] == sorted(r[0] for r in rows[1:])
-    assert {r[8] for r in rows[1:]} == {"transactional"}
+    assert {r[8] for r in rows[1:]} == {"Transactional"}
+
+
+def test_the_french_export_uses_semicolons_decimal_commas_and_french_labels(client, manager, engagement):
+    factories.HealthSnapshotFactory(engagement=engagement, date=TODAY, score=72.5, state="transactional",
+                                    mode="expert_led", depth=0.25)
+    engagement_health_refresh()
+    client.force_login(manager)
+    response = client.get(reverse("dashboard:export"), HTTP_ACCEPT_LANGUAGE="fr")
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0][0] == "Client" and len(rows) == 2
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["Score"] == "72,5"
+    assert (row["Mode"], row["État"]) == ("Menée par l'expert", "Transactionnelle")
+
+
+def test_the_score_range_counts_scores_as_the_table_shows_them(client, manager):
+    for title, score in (("Just under", 78.4), ("Shown 79, low", 78.7), ("Shown 79, high", 79.2), ("Shown 80", 79.6)):
+        factories.HealthSnapshotFactory(engagement=factories.EngagementFactory(title=title), date=TODAY, score=score)
+    engagement_health_refresh()
+    client.force_login(manager)
+    response = client.get(reverse("dashboard:home"), {"score_min": 79, "score_max": 79})
+    rows = response.context["page"].object_list
+    assert sorted(row.title for row in rows) == ["Shown 79, high", "Shown 79, low"]
+    assert {row.score_shown for row in rows} == {79}
+
+
+def test_an_inverted_score_range_applies_neither_bound(client, manager):
+    for score in (30, 60, 90):
+        factories.HealthSnapshotFactory(engagement=factories.EngagementFactory(), date=TODAY, score=score)
+    engagement_health_refresh()
+    client.force_login(manager)
+    response = client.get(reverse("dashboard:home"), {"score_min": 80, "score_max": 20})
+    assert "score_max" in response.context["form"].errors
+    assert len(response.context["page"].object_list) == 3
+
+
+def test_a_descending_default_sort_links_back_to_ascending(client, manager, engagement):
+    client.force_login(manager)
+    content = client.get(reverse("dashboard:home"), {"sort": "-score"}).content.decode()
+    heading = re.search(r'<a href="([^"]*)#portfolio">Score', content)
+    assert heading.group(1) == "?"  # the default order, not an anchor on the same sorted page
+
+
+def test_the_map_says_when_the_filters_leave_nothing(client, manager, engagement):
+    client.force_login(manager)
+    content = client.get(reverse("dashboard:home"), {"client": "no such client"}).content.decode()
+    map_part = content[content.index('id="map"'):content.index('id="portfolio"')]
+    assert "No engagement matches these filters." in map_part
+    assert "fills in once sessions are logged" not in map_part
 
 
 @pytest.mark.parametrize(("name", "expected"), [("dashboard:home", 8), ("dashboard:flags", 8),
@@ -267,3 +318,56 @@ def test_the_consultative_share_counts_each_attending_consultant_once_and_unatte
     assert share.overall.minutes[-1] == 180 and share.overall.shares[-1] == pytest.approx(150 / 180)
     assert [(m.label, m.minutes[-1], m.shares[-1]) for m in share.members] == [("Ana", 90, pytest.approx(60 / 90)),
                                                                               ("Ben", 60, 1.0)]
+
+
+def test_resolved_and_dismissed_flags_keep_their_plan_in_the_queue(client, manager, engagement):
+    resolved = factories.FlagFactory(engagement=engagement, kind="drift_to_transactional", severity="high")
+    dismissed = factories.FlagFactory(engagement=engagement, kind="one_sided")
+    live = factories.FlagFactory(engagement=engagement, kind="cadence_drop")
+    flag_resolve(flag=resolved, user=manager, action_plan="repair",
+                 note="Strategy workshop with the new CMO by 15 Dec.")
+    flag_dismiss(flag=dismissed, user=manager, note="Seasonal: the client is in its year-end freeze.")
+    client.force_login(manager)
+
+    response = client.get(reverse("dashboard:flags"), {"status": "closed"})
+    assert [flag.pk for flag in response.context["page"].object_list] == [dismissed.pk, resolved.pk]
+    content = response.content.decode()
+    assert "Strategy workshop with the new CMO by 15 Dec." in content and "Repair the relationship" in content
+    assert 'data-flag-queue="closed"' in content
+    assert [flag.pk for flag in client.get(reverse("dashboard:flags")).context["page"].object_list] == [live.pk]
+
+
+def test_the_table_links_each_flag_count_to_that_engagements_flags(client, manager, engagement):
+    other = factories.EngagementFactory(title="Other")
+    mine = factories.FlagFactory(engagement=engagement, kind="cadence_drop")
+    factories.FlagFactory(engagement=other, kind="cadence_drop")
+    factories.HealthSnapshotFactory(engagement=engagement, date=TODAY, score=60)
+    engagement_health_refresh()
+    client.force_login(manager)
+    content = client.get(reverse("dashboard:home")).content.decode()
+    link = f"{reverse('dashboard:flags')}?status=live&amp;engagement={engagement.pk}"
+    assert link in content and f"1 live flag on {engagement.title}" in content
+
+    response = client.get(reverse("dashboard:flags"), {"status": "live", "engagement": engagement.pk})
+    assert [flag.pk for flag in response.context["page"].object_list] == [mine.pk]
+    assert f"Only the flags of {engagement.client.name} — {engagement.title}." in response.content.decode()
+
+
+def test_flags_of_a_closed_engagement_leave_the_live_queue(client, manager, engagement):
+    closed = factories.EngagementFactory(status="closed", closure_reason="completed")
+    factories.FlagFactory(engagement=closed, kind="cadence_drop", severity="high")
+    kept = factories.FlagFactory(engagement=engagement, kind="cadence_drop", severity="high")
+    client.force_login(manager)
+    response = client.get(reverse("dashboard:flags"), {"status": "live"})
+    assert [flag.pk for flag in response.context["page"].object_list] == [kept.pk]
+    assert {value: count for value, _label, count in response.context["severity_counts"]}["high"] == 1
+
+
+def test_flags_needing_attention_follow_the_portfolio_filters(client, manager, engagement):
+    other = factories.EngagementFactory(client__name="Zeta Corp")
+    factories.FlagFactory(engagement=engagement, kind="cadence_drop")
+    factories.FlagFactory(engagement=other, kind="cadence_drop")
+    factories.FlagFactory(engagement=other, kind="one_sided")
+    client.force_login(manager)
+    assert client.get(reverse("dashboard:home")).context["live_flags"] == 3
+    assert client.get(reverse("dashboard:home"), {"client": "zeta"}).context["live_flags"] == 2
