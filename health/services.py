@@ -2,8 +2,10 @@
 
 A scoring run for a batch of engagements reads aggregates (``selectors.health_facts``), computes
 in Python (``scoring``) and writes with a fixed number of statements: one upsert of snapshots,
-one insert of new flags, at most four conditional updates for the flag lifecycle, and one upsert
-of the engagements' latest figures (``EngagementHealth``).
+one insert of new flags, at most four conditional updates for the flag lifecycle (the two that
+wake and auto-resolve flags write the flags' history events too: in the same statement on
+PostgreSQL, in one more on SQLite), and one upsert of the engagements' latest figures
+(``EngagementHealth``).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
-from django.db.models import Case, Count, Min, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Count, Min, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -294,21 +297,63 @@ def _engagement_health_flags_refresh(*, engagement_id: int) -> None:
 
 def _apply_flag_plan(plan: scoring.FlagPlan, as_of: dt.date) -> int:
     live = Flag.LIVE_STATUSES
+    now = timezone.now()
     if plan.still_seen:
         Flag.objects.filter(id__in=plan.still_seen, last_seen_on__lt=as_of).update(last_seen_on=as_of)
     if plan.wake:
-        Flag.objects.filter(id__in=plan.wake, status=Flag.Status.SNOOZED,
-                            snoozed_until__lte=as_of).update(status=Flag.Status.OPEN)
+        _update_with_events(Flag.objects.filter(id__in=plan.wake, status=Flag.Status.SNOOZED, snoozed_until__lte=as_of),
+                            values={"status": Flag.Status.OPEN}, action=FlagEvent.Action.REOPENED, now=now)
     resolved = 0
     if plan.auto_resolve:
-        # Conditional on still being live: a person may have closed it since we read it.
-        resolved = Flag.objects.filter(id__in=plan.auto_resolve, status__in=live).update(
-            status=Flag.Status.RESOLVED, resolved_at=timezone.now(), episode_ended_on=as_of,
-            resolution_note=f"Resolved automatically: the condition no longer held on {as_of.isoformat()}.",
-        )
+        # Conditional on still being live: a person may have closed it since we read it. The note
+        # stays English for the admin and the API; the flag card tells it from the event instead.
+        resolved = _update_with_events(
+            Flag.objects.filter(id__in=plan.auto_resolve, status__in=live),
+            values={"status": Flag.Status.RESOLVED, "resolved_at": now, "episode_ended_on": as_of,
+                    "resolution_note": f"Resolved automatically: the condition no longer held on {as_of.isoformat()}."},
+            action=FlagEvent.Action.AUTO_RESOLVED, now=now)
     if plan.end_episode:
         Flag.objects.filter(id__in=plan.end_episode, episode_ended_on__isnull=True).update(episode_ended_on=as_of)
     return resolved
+
+
+_EVENT_FIELDS = ("flag", "created_at", "actor", "action", "note")
+
+
+def _update_with_events(flags: QuerySet[Flag], *, values: dict, action: str, now: dt.datetime,
+                        actor: User | None = None, note: str = "") -> int:
+    """``flags.update(**values)`` that also writes one ``FlagEvent`` for each flag it really changed.
+
+    The update's own WHERE decides which flags change (a flag a person closed after it was read no
+    longer matches, and gets no event), and the events are written from the ids it returns, in the
+    same transaction and in a fixed number of statements whatever the number of flags. PostgreSQL:
+    one, a data-modifying CTE (UPDATE … RETURNING feeding INSERT … SELECT). SQLite has no such CTE:
+    UPDATE … RETURNING, then one INSERT … SELECT over the ids as one JSON parameter (Django's
+    bulk_create would split it at 999 parameters). Returns how many flags changed.
+    """
+    # The UPDATE exactly as QuerySet.update() builds it, so the conditions stay ORM lookups.
+    query = flags.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    query.annotations = {}
+    update_sql, update_params = query.get_compiler(connection=connection).as_sql()
+    quote = connection.ops.quote_name
+    fields = [FlagEvent._meta.get_field(name) for name in _EVENT_FIELDS]
+    event_table = quote(FlagEvent._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in fields)
+    event_params = [fields[1].get_db_prep_save(now, connection), actor.pk if actor else None, action, note]
+    returning = f"RETURNING {quote(Flag._meta.pk.column)}"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"WITH changed (id) AS ({update_sql} {returning}) "  # noqa: S608 (the ORM's SQL, model meta)
+                           f"INSERT INTO {event_table} ({columns}) SELECT id, %s, %s, %s, %s FROM changed",
+                           [*update_params, *event_params])
+            return cursor.rowcount
+        cursor.execute(f"{update_sql} {returning}", update_params)
+        ids = [pk for (pk,) in cursor.fetchall()]
+        if ids:
+            cursor.execute(f"INSERT INTO {event_table} ({columns}) "  # noqa: S608 (names from model meta)
+                           "SELECT value, %s, %s, %s, %s FROM json_each(%s)", [*event_params, json.dumps(ids)])
+        return len(ids)
 
 
 def _announce_health_changed(engagement_ids: list[int]) -> None:

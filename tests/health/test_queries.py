@@ -11,7 +11,7 @@ from django.utils import timezone
 from clients.models import Client, Contact, SponsorPeriod
 from engagements.models import Engagement, Milestone, MilestoneComment, Session, Side
 from feedback.models import FeedbackResponse
-from health.models import Flag, HealthSnapshot
+from health.models import Flag, FlagEvent, HealthSnapshot
 from health.services import score_engagements
 from tests import factories
 from tests.health.histories import at
@@ -59,9 +59,15 @@ def portfolio(size: int) -> list[int]:
 def run(ids, as_of=TODAY):
     with CaptureQueriesContext(connection) as queries:
         result = score_engagements(engagement_ids=ids, as_of=as_of)
-    statements = [q["sql"].lstrip().split(None, 1)[0].upper() for q in queries.captured_queries]
-    return ([s for s in statements if s == "SELECT"], [s for s in statements if s == "INSERT"],
-            [s for s in statements if s == "UPDATE"], result)
+    sql = [q["sql"].lstrip() for q in queries.captured_queries]
+    statements = [text.split(None, 1)[0].upper() for text in sql]
+    # On PostgreSQL a flag update and the history events it writes are one statement (WITH … UPDATE
+    # … RETURNING … INSERT): counted with the updates.
+    assert set(statements) <= {"SELECT", "INSERT", "UPDATE", "WITH"}
+    # Inserts by table (the third word), so the events' inserts can be told apart.
+    return ([s for s in statements if s == "SELECT"],
+            [text.split(None, 3)[2].strip('"') for s, text in zip(statements, sql, strict=True) if s == "INSERT"],
+            [s for s in statements if s in ("UPDATE", "WITH")], result)
 
 
 def _sqlite_statements(rows: int, model) -> int:
@@ -76,9 +82,12 @@ def assert_same_cost(small, large):
     assert len(large_reads) == len(small_reads)
     assert len(large_updates) == len(small_updates)
     if connection.vendor == "sqlite":
-        # Plus the one upsert of the engagements' latest figures (EngagementHealth).
+        # Plus the one upsert of the engagements' latest figures (EngagementHealth), and the two
+        # inserts of the history events of flags woken and auto-resolved (one each, never split).
         assert len(large_inserts) <= (_sqlite_statements(result.snapshots, HealthSnapshot)
-                                      + _sqlite_statements(result.flags_raised, Flag) + 1)
+                                      + _sqlite_statements(result.flags_raised, Flag) + 1 + 2)
+        events = FlagEvent._meta.db_table
+        assert large_inserts.count(events) == small_inserts.count(events) <= 2
     else:
         assert len(large_inserts) == len(small_inserts)
 
@@ -96,13 +105,22 @@ def test_scoring_cost_does_not_grow_with_the_batch():
     tomorrow = TODAY + dt.timedelta(days=1)
     assert_same_cost(run(small, tomorrow), run(large, tomorrow))
 
-    # A year on only the silence still holds: the other flags auto-resolve in one statement.
+    # A year on only the silence still holds: the other flags auto-resolve in one statement, and
+    # the silence flags, snoozed until then, wake in one; each writes its flags' history with it.
     later = TODAY + dt.timedelta(days=365)
+    Flag.objects.filter(kind=Flag.Kind.CADENCE_DROP).update(status=Flag.Status.SNOOZED,
+                                                            snoozed_until=later - dt.timedelta(days=1))
     small_later, large_later = run(small, later), run(large, later)
     assert_same_cost(small_later, large_later)
     assert large_later[3].flags_resolved == first_large[3].flags_raised - 200
-    assert set(Flag.objects.filter(status__in=Flag.LIVE_STATUSES).values_list("kind", flat=True)) == {
-        Flag.Kind.CADENCE_DROP}
+    assert set(Flag.objects.filter(status__in=Flag.LIVE_STATUSES).values_list("status", "kind")) == {
+        (Flag.Status.OPEN, Flag.Kind.CADENCE_DROP)}
+    events = FlagEvent.objects.filter(flag__engagement_id__in=large, actor=None)
+    assert events.filter(action=FlagEvent.Action.REOPENED).count() == 200
+    assert events.filter(action=FlagEvent.Action.AUTO_RESOLVED).count() == large_later[3].flags_resolved
+    # Again for the same date: nothing to wake or resolve, no event, the cost of a quiet rerun.
+    assert_same_cost(run(small, later), run(large, later))
+    assert FlagEvent.objects.count() == 210 + small_later[3].flags_resolved + large_later[3].flags_resolved
     assert HealthSnapshot.objects.filter(engagement_id__in=large).count() == 600
 
 
