@@ -1,5 +1,6 @@
 import pytest
 from django.core import mail
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from engagements.selectors import engagement_list
@@ -109,3 +110,18 @@ def test_the_interface_speaks_french_when_asked(client):
 def test_the_language_switcher_changes_the_language(client):
     client.post(reverse("set_language"), {"language": "fr", "next": "/accounts/login/"})
     assert "Se connecter" in client.get(reverse("accounts:login")).content.decode()
+
+
+def test_a_page_outside_someones_scope_is_a_branded_not_found_page(client, consultant):
+    client.force_login(consultant)
+    response = client.get(reverse("dashboard:home"), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 404
+    content = response.content.decode()
+    assert "This page is not here" in content and "Back to my workspace" in content
+    assert 'class="skip-link" href="#main"' in content
+
+
+def test_the_server_error_page_renders_without_a_request():
+    # Django renders 500.html with an empty context: it must not need the request or the user.
+    html = render_to_string("500.html")
+    assert "Something went wrong on our side" in html and 'href="/"' in html
