@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import template
+from django.utils import translation
 from django.utils.formats import date_format, number_format
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
@@ -122,10 +123,12 @@ def evidence_items(evidence) -> list[tuple[str, str]]:
 
 @register.filter
 def percent(value) -> str:
-    """0.62 → "62 %" (localised); empty stays a dash."""
+    """0.62 → "62%" in English, "62 %" in French (a narrow no-break space before the sign, as French
+    writes it and as the charts' Intl.NumberFormat does); empty stays a dash."""
     if value is None or value == "":
         return "—"
-    return f"{number_format(round(float(value) * 100))} %"
+    sign = "\u202f%" if (translation.get_language() or "").startswith("fr") else "%"
+    return f"{number_format(round(float(value) * 100))}{sign}"
 
 
 @register.filter

@@ -116,7 +116,7 @@ def test_read_the_health_card_and_acknowledge_a_flag(page, login, consultant, en
     flag = page.locator(".flag-card")
     expect(flag).to_contain_text("Drift to transactional")
     expect(flag).to_contain_text("Consultative share, baseline")
-    expect(flag).to_contain_text("70 %")
+    expect(flag).to_contain_text("70%")
     flag.get_by_role("button", name="Acknowledge").click()
     expect(page.locator(".flag-card .flag-status")).to_have_text("Acknowledged")
     page.locator(".flag-card summary", has_text="Add a note").click()
