@@ -256,7 +256,7 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Servic
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         with refusals_as_conflicts():
-            engagement = engagement_services.engagement_close(engagement=engagement,
+            engagement = engagement_services.engagement_close(engagement=engagement, closed_by=request.user,
                                                               reason=data.pop("closure_reason"), **data)
         return Response(self.read_serializer(engagement).data)
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, User
 from clients.models import Contact
 from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, Session, Side
-from health.services import request_rescore
+from health.services import flags_close_for_engagement, request_rescore
 
 
 class EditConflict(Exception):
@@ -77,8 +77,9 @@ def engagement_update(*, engagement: Engagement, team: Iterable[User] | None = N
 
 
 def engagement_close(*, engagement: Engagement, reason: str, handover_notes: str = "",
-                     retrospective: str = "", end: dt.date | None = None) -> Engagement:
-    """End an engagement well: record why, the handover and the retrospective, then close it."""
+                     retrospective: str = "", end: dt.date | None = None,
+                     closed_by: User | None = None) -> Engagement:
+    """End an engagement well: record why, the handover and the retrospective, then close it and its live flags."""
     if engagement.status == Engagement.Status.CLOSED:
         raise ValidationError(_("This engagement is already closed."))
     engagement.closure_reason = reason
@@ -95,7 +96,12 @@ def engagement_close(*, engagement: Engagement, reason: str, handover_notes: str
     if errors:
         raise ValidationError(errors)
     engagement.full_clean()
-    engagement.save()
+    with transaction.atomic():
+        engagement.save()
+        # Closed engagements are no longer scored: their live flags would stay in the queue for good.
+        note = _("Resolved when the engagement was closed (%(reason)s).") % {
+            "reason": engagement.get_closure_reason_display()}
+        flags_close_for_engagement(engagement=engagement, user=closed_by, note=note)
     return engagement
 
 
@@ -420,7 +426,7 @@ def engagement_close_well(*, engagement: Engagement, closed_by: User, reason: st
                                % {"client": engagement.client}})
     with transaction.atomic():
         engagement_close(engagement=engagement, reason=reason, handover_notes=handover_notes,
-                         retrospective=retrospective, end=end)
+                         retrospective=retrospective, end=end, closed_by=closed_by)
         for contact in contacts:
             pulse_request_create(engagement=engagement, contact=contact, requested_by=closed_by)
     return engagement

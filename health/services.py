@@ -592,3 +592,24 @@ def flag_note_add(*, flag: Flag, user: User, text: str) -> FlagEvent:
     event.full_clean()
     event.save()
     return event
+
+
+def flags_close_for_engagement(*, engagement: Engagement, user: User | None, note: str) -> int:
+    """Resolve the live flags of an engagement that is closing, with the note and one event each; returns how many.
+
+    A closed engagement is no longer scored, so a flag left live would never wake or auto-resolve
+    and would stay in the queue for good. Flags a person already closed are left as they are.
+    A fixed number of statements whatever the number of flags (see ``_update_with_events``).
+    """
+    now = timezone.now()
+    ended_on = timezone.localdate(engagement.closed_at or now)
+    with transaction.atomic():
+        resolved = _update_with_events(
+            Flag.objects.filter(engagement_id=engagement.pk, status__in=Flag.LIVE_STATUSES),
+            values={"status": Flag.Status.RESOLVED, "resolved_at": now, "resolved_by": user,
+                    "resolution_note": note, "episode_ended_on": ended_on},
+            action=FlagEvent.Action.RESOLVED, actor=user, note=note, now=now)
+        if resolved:
+            _engagement_health_flags_refresh(engagement_id=engagement.pk)
+            _announce_health_changed([engagement.pk])
+    return resolved
