@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from engagements.models import Engagement
 from engagements.services import engagement_close
 from health.models import EngagementHealth, Flag, FlagEvent
-from health.services import flag_dismiss, flag_resolve
+from health.services import flag_dismiss, flag_resolve, rescore_engagement, score_engagements
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -138,3 +138,16 @@ def test_closed_through_the_api_the_flags_are_resolved_by_the_caller(consultant,
                                                                              "resolution_note")) == {
         (Flag.Status.RESOLVED, consultant.pk, "Resolved when the engagement was closed (Ended by the client).")}
 
+
+def test_a_rescore_after_closing_raises_no_flag_again(consultant):
+    """The closing flow asks the client for final feedback; the answer queues a rescore."""
+    engagement = factories.EngagementFactory(lead=consultant, start=TODAY - dt.timedelta(days=400))
+    factories.SessionFactory(engagement=engagement, start=timezone.now() - dt.timedelta(days=100))
+    score_engagements(engagement_ids=[engagement.pk], as_of=TODAY)
+    assert Flag.objects.filter(engagement=engagement, status=Flag.Status.OPEN).exists()
+    close(engagement, closed_by=consultant)
+    resolved = list(Flag.objects.filter(engagement=engagement).values())
+
+    rescore_engagement(engagement_id=engagement.pk)
+
+    assert list(Flag.objects.filter(engagement=engagement).values()) == resolved
