@@ -80,7 +80,7 @@ def test_a_high_flag_notice_is_written_in_each_recipients_language(consultant, m
     by_person = {message.to[0]: message for message in mail.outbox}
     french, english = by_person[manager.email], by_person[consultant.email]
     assert "Glissement vers le transactionnel" in french.subject
-    assert "Séances, fenêtre: 4" in french.body and "20 %" in french.body
+    assert "Séances, fenêtre: 4" in french.body and "20\u202f%" in french.body
     assert "Drift to transactional" in english.subject
     assert "Sessions, window: 4" in english.body
 
