@@ -228,21 +228,17 @@ def session_edit(request, pk):
     conflict = None
     if request.method == "POST":
         form = SessionForm(request.POST, user=request.user, session=session)
+        saved = False
         if form.is_valid():
-            data = {name: form.cleaned_data[name] for name in SessionForm.FIELDS}
             try:
-                services.session_update(session=session, version=form.cleaned_data["version"], **data)
-            except services.EditConflict as error:
-                conflict = _conflict_rows(form, SessionForm.initial_from(error.current), SessionForm.FIELDS)
-                # As for milestones: the form keeps the user's values but now builds on the current
-                # version, so saving again re-applies their edit knowingly.
-                form.data = form.data.copy()
-                form.data["version"] = error.current.version
-                session = error.current
+                saved, current, conflict = _save_versioned_edit(
+                    form, lambda version, data: services.session_update(session=session, version=version, **data))
             except ValidationError as error:
                 add_service_errors(form, error)
                 session.refresh_from_db()  # the service set the refused values on it: show the stored ones
             else:
+                session = current
+            if saved:
                 messages.success(request, _("Session saved."))
                 return redirect(reverse("engagements:detail", args=[engagement.pk]) + f"#session-{session.pk}")
     else:
@@ -318,20 +314,17 @@ def milestone_edit(request, pk):
     conflict = None
     if request.method == "POST":
         form = MilestoneForm(request.POST, user=request.user, engagement=engagement)
+        saved = False
         if form.is_valid():
-            data = {name: form.cleaned_data[name] for name in MilestoneForm.FIELDS}
             try:
-                services.milestone_update(milestone=milestone, version=form.cleaned_data["version"], **data)
-            except services.EditConflict as error:
-                conflict = _conflict_rows(form, MilestoneForm.initial_from(error.current), MilestoneForm.FIELDS)
-                # The form keeps the user's values but now builds on the current version: saving
-                # again re-applies their edit knowingly.
-                form.data = form.data.copy()
-                form.data["version"] = error.current.version
-                milestone = error.current
+                saved, current, conflict = _save_versioned_edit(
+                    form, lambda version, data: services.milestone_update(milestone=milestone, version=version,
+                                                                          **data))
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
+                milestone = current
+            if saved:
                 messages.success(request, _("Milestone saved."))
                 return redirect(reverse("engagements:detail", args=[engagement.pk]) + f"#milestone-{milestone.pk}")
     else:
@@ -361,6 +354,25 @@ def _display(form: forms.Form, name: str, value) -> str:
     if hasattr(field, "choices"):
         return str(dict(field.choices).get(value, value))
     return str(value)
+
+
+def _save_versioned_edit(form, save):
+    """Save a valid edit form through ``save(version, data)``, built on the version the editor read.
+
+    Returns ``(saved, current, conflict)``: on success ``(True, the saved object, None)``. If someone
+    saved the object meanwhile, ``(False, the stored object, the field-by-field comparison)``; the
+    form keeps the user's values but now builds on the stored version, so saving again re-applies
+    their edit knowingly. A ValidationError from the service is left to the caller.
+    """
+    data = {name: form.cleaned_data[name] for name in form.FIELDS}
+    try:
+        saved = save(form.cleaned_data["version"], data)
+    except services.EditConflict as error:
+        conflict = _conflict_rows(form, form.initial_from(error.current), form.FIELDS)
+        form.data = form.data.copy()
+        form.data["version"] = error.current.version
+        return False, error.current, conflict
+    return True, saved, None
 
 
 def _conflict_rows(form: forms.Form, saved: dict, names: Iterable[str]) -> list[dict]:

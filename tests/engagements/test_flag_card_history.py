@@ -13,9 +13,12 @@ from django.utils.translation import gettext
 
 from engagements.selectors import flag_cards
 from health.models import Flag, FlagEvent
-from health.services import flag_resolve, flag_snooze, score_engagements
+from health.services import flag_resolve, flag_snooze
 from tests import factories
+from tests.health import histories
 from tests.health.histories import at
+from tests.health.histories import from_today as day
+from tests.health.histories import score_on as score
 
 pytestmark = pytest.mark.django_db
 
@@ -24,20 +27,9 @@ WOKEN = "The health engine opened it again on %(date)s: the snooze was over and 
 AUTO_RESOLVED = "The health engine closed it: the condition no longer held on %(date)s."
 
 
-def day(offset: int) -> dt.date:
-    return TODAY + dt.timedelta(days=offset)
-
-
 @pytest.fixture
 def quiet_engagement(consultant):
-    """Planned every 14 days, last met 100 days ago: a cadence_drop holds from today on."""
-    engagement = factories.EngagementFactory(lead=consultant, start=day(-400))
-    factories.SessionFactory(engagement=engagement, start=at(day(-100)))
-    return engagement
-
-
-def score(engagement, offset: int):
-    score_engagements(engagement_ids=[engagement.pk], as_of=day(offset))
+    return histories.quiet_engagement(lead=consultant)
 
 
 def the_flag(engagement) -> Flag:

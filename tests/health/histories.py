@@ -31,6 +31,26 @@ def at(day: dt.date, hour: int = 10) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time(hour)))
 
 
+# --- On today's calendar, for the flag lifecycle (snoozes are dated after today) ----------------
+
+def from_today(offset: int) -> dt.date:
+    return timezone.localdate() + dt.timedelta(days=offset)
+
+
+def quiet_engagement(*, lead) -> Engagement:
+    """Planned every 14 days, last met 100 days ago: a cadence_drop holds from today on."""
+    engagement = factories.EngagementFactory(lead=lead, start=from_today(-400))
+    factories.SessionFactory(engagement=engagement, start=at(from_today(-100)))
+    return engagement
+
+
+def score_on(engagement: Engagement, offset: int):
+    """Score one engagement as of ``offset`` days from today."""
+    from health.services import score_engagements
+
+    return score_engagements(engagement_ids=[engagement.pk], as_of=from_today(offset))
+
+
 def _cycle(value) -> itertools.cycle:
     if isinstance(value, str | bool | int) or value is None:
         return itertools.cycle([value])

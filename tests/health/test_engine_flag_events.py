@@ -2,7 +2,6 @@
 gets a Reopened event, a flag it resolves a Resolved automatically event, both with no actor, and
 only for the flags its conditional update really changed."""
 
-import datetime as dt
 
 import pytest
 from django.utils import timezone
@@ -11,27 +10,19 @@ from health import services
 from health.models import Flag, FlagEvent
 from health.services import flag_dismiss, flag_resolve, flag_snooze, score_engagements
 from tests import factories
+from tests.health import histories
 from tests.health.histories import at
+from tests.health.histories import from_today as day
+from tests.health.histories import score_on as score
 
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate()
 
 
-def day(offset: int) -> dt.date:
-    return TODAY + dt.timedelta(days=offset)
-
-
 @pytest.fixture
 def quiet_engagement(consultant):
-    """Planned every 14 days, last met 100 days ago: a cadence_drop holds from today on."""
-    engagement = factories.EngagementFactory(lead=consultant, start=day(-400))
-    factories.SessionFactory(engagement=engagement, start=at(day(-100)))
-    return engagement
-
-
-def score(engagement, offset: int):
-    return score_engagements(engagement_ids=[engagement.pk], as_of=day(offset))
+    return histories.quiet_engagement(lead=consultant)
 
 
 def the_flag(engagement) -> Flag:
