@@ -22,4 +22,23 @@
       event.stopImmediatePropagation();
     }
   }, true);
+
+  // A flag card replaced by its own action (acknowledge, note, snooze…) would drop the keyboard
+  // focus to the page's start. Put it on the new card's message (an error, or the confirmation),
+  // else its title, so the person goes on from where they were and hears what happened.
+  var swappedCard = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    swappedCard = target && target.classList && target.classList.contains("flag-card") ? target.id : null;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!swappedCard) return;
+    var card = document.getElementById(swappedCard);
+    swappedCard = null;
+    if (!card) return;
+    var focus = card.querySelector("[role=alert], .error, [role=status]") || card.querySelector("h3");
+    if (!focus) return;
+    if (!focus.hasAttribute("tabindex")) focus.setAttribute("tabindex", "-1");
+    focus.focus({preventScroll: false});
+  });
 })();

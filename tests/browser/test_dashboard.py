@@ -4,6 +4,7 @@ import os
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from accounts.models import User
 from health.models import Flag
@@ -53,6 +54,21 @@ def test_manager_maps_the_portfolio_filters_the_drift_and_resolves_its_flag(page
     assert page.locator(f"#flag-{flag.pk}").count() == 0
     flag.refresh_from_db()
     assert (flag.status, flag.action_plan) == ("resolved", "repair")
+
+    # What was decided stays findable: the queue's view of resolved and dismissed flags.
+    page.get_by_label("Show").select_option("closed")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_url("**/dashboard/flags/?*status=closed*")
+    assert "Workshop with the new CMO" in page.locator(f"#flag-{flag.pk}").inner_text()
+
+    # Acting on a card keeps the keyboard focus on that card, not back at the top of the page.
+    other = Flag.objects.filter(status=Flag.Status.OPEN).exclude(pk=flag.pk).order_by("pk").first()
+    page.goto("/dashboard/flags/")
+    page.locator(f"#flag-{other.pk}").get_by_role("button", name="Acknowledge").click()
+    page.locator(f"#flag-{other.pk} .message-success").wait_for()  # the card came back, acknowledged
+    expect(page.locator(f"#flag-{other.pk} :focus")).to_have_count(1)  # and its confirmation has the focus
+    other.refresh_from_db()
+    assert other.status == Flag.Status.ACKNOWLEDGED
 
 
 def test_a_consultant_or_a_client_opening_the_dashboard_gets_404(page, login, consultant, client_user):
