@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from engagements.models import Milestone, Session
@@ -39,6 +40,34 @@ def milestone_form(milestone, **overrides):
             "due_date": milestone.due_date.isoformat(), "description": milestone.description,
             "shared_with_client": "on", "version": milestone.version}
     return {**data, **overrides}
+
+
+def session_form(session, **overrides):
+    data = {"start": timezone.localtime(session.start).strftime("%Y-%m-%dT%H:%M"),
+            "duration_minutes": session.duration_minutes, "focus": session.focus, "channel": session.channel,
+            "initiated_by": session.initiated_by, "notes": session.notes, "next_steps": session.next_steps,
+            "version": session.version}
+    return {**data, **overrides}
+
+
+@pytest.mark.django_db
+def test_two_people_saving_the_session_page_the_second_sees_the_conflict(consultant, colleague, engagement):
+    session = factories.SessionFactory(engagement=engagement, notes="Draft", duration_minutes=60)
+    url = reverse("engagements:session_edit", args=[session.pk])
+    camille, oscar = Client(), Client()
+    camille.force_login(consultant)
+    oscar.force_login(colleague)
+    camille.get(url), oscar.get(url)  # both open the page on the same version
+
+    assert camille.post(url, session_form(session, notes="Camille's notes")).status_code == 302
+    response = oscar.post(url, session_form(session, notes="Oscar's notes", duration_minutes=90))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Someone else changed this session while you were editing" in page
+    assert "Camille&#x27;s notes" in page and "Oscar&#x27;s notes" in page  # both kept on screen
+    session.refresh_from_db()
+    assert (session.notes, session.duration_minutes, session.version) == ("Camille's notes", 60, 2)
 
 
 @pytest.mark.django_db
@@ -155,6 +184,26 @@ def test_simultaneous_api_edits_of_a_session_let_exactly_one_through(consultant,
     winner = next(response.json()["notes"] for response in responses if response.status_code == 200)
     session.refresh_from_db()
     assert session.notes == winner and session.version == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_saves_of_the_session_page_let_exactly_one_through(consultant, colleague, engagement):
+    need(connection.vendor == "postgresql", "the race needs PostgreSQL (SQLite runs one writer at a time)")
+    session = factories.SessionFactory(engagement=engagement, notes="Draft")
+    url = reverse("engagements:session_edit", args=[session.pk])
+
+    def save_as(user, notes):
+        browser = Client()
+        browser.force_login(user)
+        return browser.post(url, session_form(session, notes=notes))
+
+    responses = _race([lambda: save_as(consultant, "Camille's"), lambda: save_as(colleague, "Oscar's")])
+
+    assert sorted(response.status_code for response in responses) == [200, 302]
+    conflict = next(response for response in responses if response.status_code == 200)
+    assert "Someone else changed this session" in conflict.content.decode()
+    session.refresh_from_db()
+    assert session.version == 2 and session.notes in ("Camille's", "Oscar's")
 
 
 @pytest.mark.django_db(transaction=True)
