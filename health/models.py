@@ -210,6 +210,9 @@ class FlagEvent(models.Model):
                               null=True, blank=True, related_name="+")
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
     note = models.TextField(_("note"), blank=True, max_length=5000)
+    # Facts the history line is written from in the reader's language (a snooze's date), rather
+    # than frozen into the note in the language of whoever acted.
+    until = models.DateField(_("snoozed until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("flag event")

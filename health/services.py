@@ -516,7 +516,7 @@ def pending_rescores_sweep() -> int:
 # --- What people do with flags ----------------------------------------------------------------
 
 def _transition(flag: Flag, *, allowed_from: Sequence[str], action: str, event: str, actor: User | None,
-                note: str = "", **values) -> Flag:
+                note: str = "", until: dt.date | None = None, **values) -> Flag:
     """Apply a change only if the flag is still in an allowed status (someone may have beaten us),
     and write it into the flag's history in the same transaction."""
     with transaction.atomic():
@@ -525,7 +525,8 @@ def _transition(flag: Flag, *, allowed_from: Sequence[str], action: str, event: 
             flag.refresh_from_db()
             raise ValidationError(_("This flag is %(status)s; it cannot be %(action)s.")
                                   % {"status": flag.get_status_display().lower(), "action": action})
-        FlagEvent.objects.create(flag=flag, created_at=timezone.now(), actor=actor, action=event, note=note)
+        FlagEvent.objects.create(flag=flag, created_at=timezone.now(), actor=actor, action=event, note=note,
+                                 until=until)
         if "status" in values:
             _engagement_health_flags_refresh(engagement_id=flag.engagement_id)
         _announce_health_changed([flag.engagement_id])
@@ -553,7 +554,7 @@ def flag_snooze(*, flag: Flag, user: User, until: dt.date, reason: str) -> Flag:
         raise ValidationError(errors)
     return _transition(flag, allowed_from=Flag.LIVE_STATUSES, action=_("snoozed"), status=Flag.Status.SNOOZED,
                        event=FlagEvent.Action.SNOOZED, actor=user,
-                       note=_("Until %(date)s: %(reason)s") % {"date": until.isoformat(), "reason": reason.strip()},
+                       note=reason.strip(), until=until,
                        snoozed_until=until, snooze_reason=reason.strip(), owner=flag.owner or user)
 
 
@@ -584,7 +585,7 @@ def flag_assign(*, flag: Flag, owner: User | None, user: User | None = None) -> 
     if owner is not None and not (owner.is_active and owner.is_firm_staff):
         raise ValidationError({"owner": _("Flags can only be given to an active consultant or manager.")})
     return _transition(flag, allowed_from=Flag.LIVE_STATUSES, action=_("assigned"), event=FlagEvent.Action.ASSIGNED,
-                       actor=user, note=str(owner) if owner else _("Nobody"), owner=owner)
+                       actor=user, note=str(owner) if owner else "", owner=owner)
 
 
 def flag_note_add(*, flag: Flag, user: User, text: str) -> FlagEvent:

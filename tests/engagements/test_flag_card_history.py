@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 
 from engagements.selectors import flag_cards
 from health.models import Flag, FlagEvent
-from health.services import flag_resolve, flag_snooze
+from health.services import flag_assign, flag_resolve, flag_snooze
 from tests import factories
 from tests.health import histories
 from tests.health.histories import at
@@ -129,3 +129,23 @@ def test_a_flag_resolved_before_the_engine_kept_a_history_still_shows_its_note(e
                                  episode_ended_on=TODAY,
                                  resolution_note="Resolved automatically: the condition no longer held on 2026-11-27.")
     assert "the condition no longer held on 2026-11-27." in card(flag, manager)
+
+
+def test_a_snooze_and_an_assignment_read_in_the_viewers_language(client, consultant, manager, engagement):
+    flag = factories.FlagFactory(engagement=engagement, kind="cadence_drop")
+    with translation.override("en"):  # the manager acts in English…
+        flag_snooze(flag=flag, user=manager, until=day(10), reason="Budget round in January")
+        flag_assign(flag=flag, owner=None, user=manager)
+    client.force_login(consultant)
+    url = reverse("engagements:detail", args=[engagement.pk])
+
+    french = client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()  # …a colleague reads in French
+    with translation.override("fr"):
+        until = formats.date_format(day(10), "DATE_FORMAT")
+    assert f"Jusqu’au {until} : Budget round in January" in french
+    assert "Confiée à personne" in french and "Nobody" not in french
+
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    with translation.override("en"):
+        until = formats.date_format(day(10), "DATE_FORMAT")
+    assert f"Until {until}: Budget round in January" in english and "Given to nobody" in english
