@@ -223,14 +223,19 @@ def assignable_owners():
 class FlagSnoozeForm(WorkspaceForm):
     # Named as the service names them, so its errors land on the right field.
     snoozed_until = forms.DateField(label=_("Until"),
-                                    widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    snooze_reason = forms.CharField(label=_("Why it can wait"), max_length=2000)
+                                    widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                                    error_messages={"required": _("Choose a date after today.")})
+    snooze_reason = forms.CharField(label=_("Why it can wait"), max_length=2000,
+                                    error_messages={"required": _("Say why the flag can wait.")})
 
 
 class FlagResolveForm(WorkspaceForm):
-    action_plan = forms.ChoiceField(label=_("Action plan"), choices=Flag.ActionPlan.choices, widget=forms.RadioSelect)
+    # The same messages as the service's, whichever of the two catches the gap first.
+    action_plan = forms.ChoiceField(label=_("Action plan"), choices=Flag.ActionPlan.choices, widget=forms.RadioSelect,
+                                    error_messages={"required": _("Choose repair or end.")})
     resolution_note = forms.CharField(label=_("What will be done, by when"), max_length=5000,
-                                      widget=forms.Textarea(attrs={"rows": 2}))
+                                      widget=forms.Textarea(attrs={"rows": 2}),
+                                      error_messages={"required": _("Write down what will be done.")})
 
 
 class FlagDismissForm(WorkspaceForm):

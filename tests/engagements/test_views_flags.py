@@ -132,3 +132,11 @@ def test_the_card_renders_alone_with_only_the_flag_and_the_user(manager, engagem
         html = "".join(render_to_string("engagements/_flag_card.html",
                                         {"flag": f, "user_role": "manager", "request": request}) for f in flags)
     assert html.count("Looked into it") == 4 and "Snooze" in html
+
+
+def test_resolving_without_a_plan_says_what_is_missing(client, manager, flag):
+    client.force_login(manager)
+    content = post(client, "flag_resolve", flag, {"action_plan": "", "resolution_note": ""}).content.decode()
+    assert "Choose repair or end." in content and "Write down what will be done." in content
+    flag.refresh_from_db()
+    assert flag.status == "open"
