@@ -47,10 +47,18 @@
       ctx.lineTo(area.right, yLine);
       ctx.stroke();
       ctx.setLineDash([]);
-      ctx.fillStyle = "rgba(30, 123, 79, 0.8)";
-      ctx.font = "12px system-ui, sans-serif";
+      // The zone's name sits just above the plot, in the top padding, where no point can be
+      // (points at 100 % depth stay inside the plot's small margin); kept within the canvas.
+      ctx.fillStyle = "rgba(30, 123, 79, 0.95)";
+      ctx.font = "600 12px system-ui, sans-serif";
       ctx.textAlign = "center";
-      ctx.fillText(options.label, (x.getPixelForValue(options.low) + x.getPixelForValue(options.high)) / 2, area.top + 14);
+      ctx.textBaseline = "bottom";
+      var half = ctx.measureText(options.label).width / 2;
+      var centre = (x.getPixelForValue(options.low) + x.getPixelForValue(options.high)) / 2;
+      centre = Math.min(Math.max(centre, area.left + half), chart.width - half - 2);
+      ctx.fillText(options.label, centre, area.top - 5);
+      ctx.textBaseline = "alphabetic";
+      ctx.font = "12px system-ui, sans-serif";
       ctx.fillStyle = "rgba(16, 24, 40, 0.6)";
       ctx.textAlign = "left";
       ctx.fillText(options.consultativeLabel, area.left + 6, yLine - 6);
@@ -58,6 +66,150 @@
       ctx.restore();
     }
   };
+
+  // The axes show 0–100 %, with a small margin beyond so points at the edges are drawn whole
+  // (and none sits on an axis line); the margin has no ticks. Every 10 %, or 20 % on a narrow axis.
+  var MAP_MARGIN = 0.04;
+  function percentTicks(scale) {
+    var room = scale.isHorizontal() ? scale.width / 40 : scale.height / 22;
+    var step = room >= 11 ? 10 : 20;
+    scale.ticks = [];
+    for (var i = 0; i <= 100; i += step) scale.ticks.push({value: i / 100});
+  }
+
+  // An axis title on one line when it fits at the chart's size, else on two (a phone, long French titles).
+  function textWidth(chart, text) {
+    var ctx = chart.ctx;
+    ctx.save();
+    ctx.font = window.Chart.helpers && window.Chart.helpers.toFont ?
+      window.Chart.helpers.toFont(window.Chart.defaults.font).string : "12px sans-serif";
+    var width = ctx.measureText(text).width;
+    ctx.restore();
+    return width;
+  }
+  function splitAfterColon(text) {
+    var at = text.indexOf(":");
+    return at > 0 && at < text.length - 1 ? [text.slice(0, at + 1).trim(), text.slice(at + 1).trim()] : text;
+  }
+  function fitTitles(chart, labels, width, height) {
+    var x = chart.scales.x, y = chart.scales.y;
+    if (!x || !y) return;
+    var padding = chart.options.layout.padding;
+    var xText = labels.consultant_driven + "  ←  " + labels.x + "  →  " + labels.client_driven;
+    var plotWidth = width - y.width - (padding.right || 0);
+    chart.options.scales.x.title.text = textWidth(chart, xText) <= plotWidth ? xText :
+      [labels.x, "← " + labels.consultant_driven + "   ·   " + labels.client_driven + " →"];
+    var plotHeight = height - x.height - (padding.top || 0);
+    chart.options.scales.y.title.text = textWidth(chart, labels.y) <= plotHeight - 8 ? labels.y : splitAfterColon(labels.y);
+  }
+
+  // The engagements a click hit, each once: where they are now first, then those only passing by
+  // (a trail point at a quarter end), as the tooltip lists them.
+  function engagementsHit(chart, elements) {
+    var now = [], passing = [];
+    elements.forEach(function (element) {
+      var raw = element.element.$context.raw;
+      var dataset = chart.data.datasets[element.datasetIndex];
+      var p = raw.point || dataset.rapportTrail;
+      if (!p || !p.url) return;
+      if (raw.point || raw === dataset.data[dataset.data.length - 1]) {  // a trail ends where its engagement is now
+        if (now.indexOf(p) < 0) now.push(p);
+      } else if (passing.every(function (hit) { return hit.point !== p; })) {
+        passing.push({point: p, date: raw.date, x: raw.x, y: raw.y});
+      }
+    });
+    return now.map(function (p) { return {point: p, x: p.x, y: p.y}; })
+      .concat(passing.filter(function (hit) { return now.indexOf(hit.point) < 0; }));
+  }
+
+  // Several engagements under one click: a small list of links beside it, so the manager picks one.
+  // Escape, a click elsewhere or leaving it with Tab closes it.
+  function mapChooser(chart, canvas, labels) {
+    var box = null, returnTo = null;
+
+    function onKey(event) {
+      if (event.key === "Escape" || event.key === "Esc") { event.preventDefault(); close(true); }
+    }
+    function onPointer(event) {
+      if (box && !box.contains(event.target)) close(false);
+    }
+    function onFocusOut(event) {
+      if (box && event.relatedTarget && !box.contains(event.relatedTarget)) close(false);
+    }
+
+    function close(restoreFocus) {
+      if (!box) return;
+      var hadFocus = box.contains(document.activeElement);
+      document.removeEventListener("keydown", onKey);
+      document.removeEventListener("pointerdown", onPointer, true);
+      box.remove();
+      box = null;
+      chart.options.plugins.tooltip.enabled = true;
+      chart.update("none");
+      if (restoreFocus && hadFocus) {
+        if (returnTo && returnTo !== document.body && document.contains(returnTo)) returnTo.focus();
+        else document.activeElement.blur();
+      }
+    }
+
+    function open(event, hits) {
+      close(false);
+      returnTo = document.activeElement;
+      box = document.createElement("div");
+      box.className = "dash-map-chooser";
+      box.id = "map-chooser";
+      box.setAttribute("role", "dialog");
+      box.setAttribute("aria-labelledby", "map-chooser-title");
+      var title = document.createElement("p");
+      title.id = "map-chooser-title";
+      title.className = "dash-map-chooser-title";
+      title.textContent = labels.balance + " " + percent.format(hits[0].x) + " · " + labels.depth + " " + percent.format(hits[0].y);
+      box.appendChild(title);
+      var list = document.createElement("ul");
+      hits.forEach(function (hit) {
+        var p = hit.point;
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = p.url;
+        var name = document.createElement("span");
+        name.className = "dash-map-chooser-name";
+        name.textContent = p.label;
+        var meta = document.createElement("span");
+        meta.className = "dash-map-chooser-meta";
+        meta.textContent = hit.date !== undefined ? hit.date :
+          [labels.lead + ": " + p.lead, p.score !== null ? labels.score + ": " + number(p.score) : ""]
+            .filter(Boolean).join(" · ");
+        link.appendChild(name);
+        link.appendChild(meta);
+        item.appendChild(link);
+        list.appendChild(item);
+      });
+      box.appendChild(list);
+      var holder = canvas.parentNode;
+      holder.appendChild(box);
+
+      // Beside the click, flipped to the other side where it would leave the map.
+      var gap = 12;
+      var left = canvas.offsetLeft + event.x + gap, top = canvas.offsetTop + event.y + gap;
+      var width = box.offsetWidth, height = box.offsetHeight;
+      if (left + width > holder.clientWidth) left = Math.max(0, canvas.offsetLeft + event.x - gap - width);
+      if (top + height > holder.clientHeight) top = Math.max(0, canvas.offsetTop + event.y - gap - height);
+      box.style.left = left + "px";
+      box.style.top = top + "px";
+
+      // The tooltip would cover the list: it stays off while the list is open.
+      chart.options.plugins.tooltip.enabled = false;
+      chart.tooltip.setActiveElements([], {x: 0, y: 0});
+      chart.update("none");
+
+      document.addEventListener("keydown", onKey);
+      document.addEventListener("pointerdown", onPointer, true);
+      box.addEventListener("focusout", onFocusOut);
+      box.querySelector("a").focus();
+    }
+
+    return {open: open, close: close};
+  }
 
   function drawMap() {
     var canvas = document.getElementById("relationship-map");
@@ -75,7 +227,7 @@
         pointRadius: 2,
         pointHoverRadius: 3,
         tension: 0.25,
-        clip: 10,
+        clip: false,
         parsing: false,
         rapportTrail: p
       };
@@ -89,22 +241,30 @@
       pointBorderWidth: 1.5,
       pointRadius: data.points.length > 60 ? 5 : 7,
       pointHoverRadius: 9,
-      clip: 10,
+      clip: false,
       parsing: false
     };
     var severalUnderPointer = false;
+    var chooser = null;
+    // The 0 % and 100 % lines frame the map (the axis lines would stand at the margin's edge).
+    var grid = {color: function (context) {
+      return context.tick && (context.tick.value === 0 || context.tick.value === 1) ? "rgba(16, 24, 40, 0.3)" : "rgba(0, 0, 0, 0.1)";
+    }};
     var chart = new window.Chart(canvas, {
       data: {datasets: trails.concat([points])},
       options: {
         locale: lang,
         maintainAspectRatio: false,
         animation: false,
-        layout: {padding: {top: 10, right: 10}},
+        // Room above the plot for the co-production zone's name.
+        layout: {padding: {top: 22, right: 10}},
         scales: {
-          x: {type: "linear", min: 0, max: 1,
+          x: {type: "linear", min: -MAP_MARGIN, max: 1 + MAP_MARGIN, afterBuildTicks: percentTicks,
+              grid: grid, border: {display: false},
               title: {display: true, text: labels.consultant_driven + "  ←  " + labels.x + "  →  " + labels.client_driven},
               ticks: {callback: function (v) { return percent.format(v); }}},
-          y: {type: "linear", min: 0, max: 1,
+          y: {type: "linear", min: -MAP_MARGIN, max: 1 + MAP_MARGIN, afterBuildTicks: percentTicks,
+              grid: grid, border: {display: false},
               title: {display: true, text: labels.y},
               ticks: {callback: function (v) { return percent.format(v); }}}
         },
@@ -142,19 +302,25 @@
             }
           }
         },
+        // One engagement under the click opens it; several open the chooser, never the first blindly.
         onClick: function (event, elements) {
-          for (var i = 0; i < elements.length; i++) {
-            var raw = elements[i].element.$context.raw;
-            var p = raw.point || chart.data.datasets[elements[i].datasetIndex].rapportTrail;
-            if (p && p.url) { window.location.href = p.url; return; }
-          }
+          var hits = engagementsHit(chart, elements);
+          if (hits.length === 1) window.location.href = hits[0].point.url;
+          else if (hits.length > 1) chooser.open(event, hits);
         },
         onHover: function (event, elements) {
           event.native.target.style.cursor = elements.length ? "pointer" : "default";
+        },
+        onResize: function (resized, size) {
+          if (chooser) chooser.close(false);
+          fitTitles(resized, labels, size.width, size.height);
         }
       },
       plugins: [zonePlugin]
     });
+    chooser = mapChooser(chart, canvas, labels);
+    fitTitles(chart, labels, chart.width, chart.height);
+    chart.update("none");
     canvas.dataset.points = String(data.points.length);
   }
 

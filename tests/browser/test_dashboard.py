@@ -1,5 +1,6 @@
 """The manager's dashboard in a real browser, on the demo portfolio."""
 
+import json
 import os
 
 import pytest
@@ -69,6 +70,63 @@ def test_manager_maps_the_portfolio_filters_the_drift_and_resolves_its_flag(page
     expect(page.locator(f"#flag-{other.pk} :focus")).to_have_count(1)  # and its confirmation has the focus
     other.refresh_from_db()
     assert other.status == Flag.Status.ACKNOWLEDGED
+
+
+# Two demo engagements sit on the same spot of the map (balance 29 %, depth 100 %).
+SAME_SPOT = ("Meridian Bank — Risk culture", "Quantum Health — Patient experience")
+SPOT_PIXEL = """([x, y]) => {
+  const chart = Chart.getChart(document.getElementById('relationship-map'));
+  return [chart.scales.x.getPixelForValue(x), chart.scales.y.getPixelForValue(y)];
+}"""
+
+
+def test_a_click_on_engagements_sharing_a_spot_offers_each_of_them(page, live_server, login):
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    login(page, User.objects.get(email="manager@example.com"), password="rapport-demo")
+    page.goto("/dashboard/")
+    page.locator("#relationship-map[data-points]").wait_for(state="attached")
+    points = json.loads(page.locator("#map-data").text_content())["points"]
+    shared = [p for p in points if p["label"] in SAME_SPOT]
+    assert len(shared) == 2 and (shared[0]["x"], shared[0]["y"]) == (shared[1]["x"], shared[1]["y"])
+    page.locator("#map").scroll_into_view_if_needed()
+
+    def click_the_spot():
+        box = page.locator("#relationship-map").bounding_box()
+        x, y = page.evaluate(SPOT_PIXEL, [shared[0]["x"], shared[0]["y"]])
+        page.mouse.click(box["x"] + x, box["y"] + y)
+
+    # The click does not open the first of them: it lists both, the first link focused.
+    click_the_spot()
+    chooser = page.get_by_role("dialog")
+    expect(chooser).to_be_visible()
+    assert page.url.endswith("/dashboard/")
+    links = chooser.get_by_role("link")
+    expect(links).to_have_count(2)
+    for label in SAME_SPOT:
+        expect(chooser.get_by_role("link", name=label)).to_be_visible()
+    expect(links.first).to_be_focused()
+
+    # Escape closes it; the links take the keyboard's focus in turn; picking one opens its page.
+    page.keyboard.press("Escape")
+    expect(chooser).to_have_count(0)
+    click_the_spot()
+    expect(links.first).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(links.nth(1)).to_be_focused()
+    picked = next(p for p in shared if p["label"] == SAME_SPOT[1])
+    chooser.get_by_role("link", name=picked["label"]).click()
+    page.wait_for_url(f"**{picked['url']}")
+    assert page.get_by_role("heading", level=1).inner_text() == "Patient experience"
+
+    # A click on a spot with one engagement still opens it directly.
+    page.goto("/dashboard/")
+    page.locator("#relationship-map[data-points]").wait_for(state="attached")
+    alone = next(p for p in points if p["label"] == "Atlas Logistics — Network optimisation")
+    page.locator("#map").scroll_into_view_if_needed()
+    box = page.locator("#relationship-map").bounding_box()
+    x, y = page.evaluate(SPOT_PIXEL, [alone["x"], alone["y"]])
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    page.wait_for_url(f"**{alone['url']}")
 
 
 def test_a_consultant_or_a_client_opening_the_dashboard_gets_404(page, login, consultant, client_user):
