@@ -118,8 +118,10 @@
         passing.push({point: p, date: raw.date, x: raw.x, y: raw.y});
       }
     });
-    return now.map(function (p) { return {point: p, x: p.x, y: p.y}; })
-      .concat(passing.filter(function (hit) { return now.indexOf(hit.point) < 0; }));
+    // Engagements that are here now win: a click on a dot opens that engagement even where older
+    // trail points of others pass under it. Trails only count where no engagement is now.
+    if (now.length) return now.map(function (p) { return {point: p, x: p.x, y: p.y}; });
+    return passing;
   }
 
   // Several engagements under one click: a small list of links beside it, so the manager picks one.
