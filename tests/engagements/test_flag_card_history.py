@@ -18,6 +18,7 @@ from tests import factories
 from tests.health import histories
 from tests.health.histories import at
 from tests.health.histories import from_today as day
+from tests.health.histories import only_flag as the_flag
 from tests.health.histories import score_on as score
 
 pytestmark = pytest.mark.django_db
@@ -30,11 +31,6 @@ AUTO_RESOLVED = "The health engine closed it: the condition no longer held on %(
 @pytest.fixture
 def quiet_engagement(consultant):
     return histories.quiet_engagement(lead=consultant)
-
-
-def the_flag(engagement) -> Flag:
-    [flag] = Flag.objects.filter(engagement=engagement)
-    return flag
 
 
 @pytest.fixture

@@ -44,6 +44,14 @@ def quiet_engagement(*, lead) -> Engagement:
     return engagement
 
 
+def only_flag(engagement: Engagement):
+    """The engagement's one flag (fails if there is none or several)."""
+    from health.models import Flag
+
+    [flag] = Flag.objects.filter(engagement=engagement)
+    return flag
+
+
 def score_on(engagement: Engagement, offset: int):
     """Score one engagement as of ``offset`` days from today."""
     from health.services import score_engagements

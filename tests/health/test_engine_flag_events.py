@@ -13,6 +13,7 @@ from tests import factories
 from tests.health import histories
 from tests.health.histories import at
 from tests.health.histories import from_today as day
+from tests.health.histories import only_flag as the_flag
 from tests.health.histories import score_on as score
 
 pytestmark = pytest.mark.django_db
@@ -23,11 +24,6 @@ TODAY = timezone.localdate()
 @pytest.fixture
 def quiet_engagement(consultant):
     return histories.quiet_engagement(lead=consultant)
-
-
-def the_flag(engagement) -> Flag:
-    [flag] = Flag.objects.filter(engagement=engagement)
-    return flag
 
 
 def history(flag):

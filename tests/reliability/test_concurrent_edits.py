@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from engagements.models import Milestone, Session
+from engagements.models import Milestone
 from tests import factories
 from tests.reliability.support import need
 
@@ -187,41 +187,26 @@ def test_simultaneous_api_edits_of_a_session_let_exactly_one_through(consultant,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_simultaneous_saves_of_the_session_page_let_exactly_one_through(consultant, colleague, engagement):
+@pytest.mark.parametrize(("kind", "field"), [("session", "notes"), ("milestone", "title")])
+def test_simultaneous_saves_of_an_edit_page_let_exactly_one_through(consultant, colleague, engagement, kind, field):
     need(connection.vendor == "postgresql", "the race needs PostgreSQL (SQLite runs one writer at a time)")
-    session = factories.SessionFactory(engagement=engagement, notes="Draft")
-    url = reverse("engagements:session_edit", args=[session.pk])
+    if kind == "session":
+        edited, form, edit_page = factories.SessionFactory(engagement=engagement, notes="Draft"), session_form, \
+            "engagements:session_edit"
+    else:
+        edited, form, edit_page = factories.MilestoneFactory(engagement=engagement, title="Roadmap"), \
+            milestone_form, "engagements:milestone_edit"
+    url = reverse(edit_page, args=[edited.pk])
 
-    def save_as(user, notes):
+    def save_as(user, value):
         browser = Client()
         browser.force_login(user)
-        return browser.post(url, session_form(session, notes=notes))
+        return browser.post(url, form(edited, **{field: value}))
 
     responses = _race([lambda: save_as(consultant, "Camille's"), lambda: save_as(colleague, "Oscar's")])
 
     assert sorted(response.status_code for response in responses) == [200, 302]
     conflict = next(response for response in responses if response.status_code == 200)
-    assert "Someone else changed this session" in conflict.content.decode()
-    session.refresh_from_db()
-    assert session.version == 2 and session.notes in ("Camille's", "Oscar's")
-
-
-@pytest.mark.django_db(transaction=True)
-def test_simultaneous_saves_of_the_milestone_page_let_exactly_one_through(consultant, colleague, engagement):
-    need(connection.vendor == "postgresql", "the race needs PostgreSQL (SQLite runs one writer at a time)")
-    milestone = factories.MilestoneFactory(engagement=engagement, title="Roadmap")
-    url = reverse("engagements:milestone_edit", args=[milestone.pk])
-
-    def save_as(user, title):
-        browser = Client()
-        browser.force_login(user)
-        return browser.post(url, milestone_form(milestone, title=title))
-
-    responses = _race([lambda: save_as(consultant, "Camille's"), lambda: save_as(colleague, "Oscar's")])
-
-    assert sorted(response.status_code for response in responses) == [200, 302]
-    conflict = next(response for response in responses if response.status_code == 200)
-    assert "Someone else changed this milestone" in conflict.content.decode()
-    milestone.refresh_from_db()
-    assert milestone.version == 2 and milestone.title in ("Camille's", "Oscar's")
-    assert Session.objects.count() == 0
+    assert f"Someone else changed this {kind}" in conflict.content.decode()
+    edited.refresh_from_db()
+    assert edited.version == 2 and getattr(edited, field) in ("Camille's", "Oscar's")
