@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import template
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.formats import date_format, number_format
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
@@ -119,6 +119,12 @@ def evidence_items(evidence) -> list[tuple[str, str]]:
     unknown = sorted(key for key in evidence if key not in EVIDENCE_LABELS)
     return [(str(EVIDENCE_LABELS.get(key, key.replace("_", " ").capitalize())), _evidence_value(key, evidence[key]))
             for key in known + unknown]
+
+
+@register.simple_tag
+def first_snooze_day() -> str:
+    """Tomorrow in the firm's time zone, ISO: the earliest date a flag can be snoozed until (the date input's min)."""
+    return (timezone.localdate() + dt.timedelta(days=1)).isoformat()
 
 
 @register.filter

@@ -140,3 +140,10 @@ def test_resolving_without_a_plan_says_what_is_missing(client, manager, flag):
     assert "Choose repair or end." in content and "Write down what will be done." in content
     flag.refresh_from_db()
     assert flag.status == "open"
+
+
+def test_the_snooze_date_cannot_be_picked_before_tomorrow(client, manager, flag):
+    client.force_login(manager)
+    content = client.get(reverse("engagements:detail", args=[flag.engagement_id])).content.decode()
+    tomorrow = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+    assert f'name="snoozed_until" required min="{tomorrow}"' in content
