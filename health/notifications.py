@@ -91,7 +91,10 @@ def notify_flags_raised(flag_ids: Iterable[int]) -> int:
 
     The flags are claimed first (``notified_at`` set in a short transaction, rows another sender
     holds skipped), so two senders at once (the run's task and the sweep) never e-mail the same
-    flag twice; if sending fails the claim is given back for the next try, and the error raised.
+    flag twice. Each recipient's e-mail is sent on its own: one refused address (a mailbox
+    deleted, a typo) is logged and skipped, never a reason to mail the others again. Only when no
+    e-mail at all could be sent (the mail server is down) is the claim given back for the next
+    try, and the error raised.
     """
     with transaction.atomic():
         flags = list(Flag.objects.select_for_update(skip_locked=True, of=("self",))
@@ -121,8 +124,17 @@ def _send_flag_notices(flags: list[Flag]) -> int:
     messages = [_flag_message(person, person_flags) for person, person_flags in recipients.values() if person_flags]
     if not messages:
         return 0
+    sent, refused = 0, []
     with get_connection() as connection:
-        sent = connection.send_messages(messages) or 0
+        for message in messages:
+            try:
+                sent += connection.send_messages([message]) or 0
+            except OSError as error:  # smtplib's errors are OSErrors
+                refused.append((message.to[0], error))
+    for address, error in refused:
+        logger.warning("Flag notice refused for one recipient", extra={"to": address, "error": repr(error)})
+    if refused and not sent:
+        raise refused[0][1]
     logger.info("Flag notices sent", extra={"flags": [f.pk for f in flags], "emails": sent})
     return sent
 

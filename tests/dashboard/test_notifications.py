@@ -83,6 +83,30 @@ def test_a_failed_mail_server_leaves_the_notice_due_for_the_next_try(drifting, m
     assert notifications.notify_pending_flags() == 0
 
 
+def test_one_refused_recipient_neither_blocks_the_others_nor_brings_repeats(drifting, consultant, manager,
+                                                                           django_capture_on_commit_callbacks):
+    gone = factories.ManagerFactory(email="left-the-firm@firm.example")
+    with mock.patch.object(tasks.send_flag_notifications, "delay", side_effect=KombuOperationalError("down")), \
+            django_capture_on_commit_callbacks(execute=True):
+        score_engagements(engagement_ids=[drifting.pk], as_of=TODAY)
+    deliver = mail.backends.locmem.EmailBackend.send_messages
+
+    def refuse_one(backend, messages):
+        """As Django's SMTP backend does: messages go out in turn until the refused one raises."""
+        sent = 0
+        for message in messages:
+            if message.to == [gone.email]:
+                raise smtplib.SMTPRecipientsRefused({gone.email: (550, b"No such mailbox")})
+            sent += deliver(backend, [message])
+        return sent
+
+    with mock.patch("django.core.mail.backends.locmem.EmailBackend.send_messages", refuse_one):
+        assert notifications.notify_pending_flags() == 2  # the lead and the other manager
+        assert notifications.notify_pending_flags() == 0  # the next sweep: no repeat for anyone
+    assert sorted(m.to[0] for m in mail.outbox) == [consultant.email, manager.email]
+    assert Flag.objects.get(engagement=drifting, kind="drift_to_transactional").notified_at is not None
+
+
 def test_a_flag_closed_before_its_notice_went_out_is_not_mailed(drifting, manager, django_capture_on_commit_callbacks):
     with mock.patch.object(tasks.send_flag_notifications, "delay", side_effect=KombuOperationalError("down")), \
             django_capture_on_commit_callbacks(execute=True):
