@@ -24,6 +24,7 @@ from clients.models import Contact, SponsorPeriod
 from engagements.models import Engagement, Milestone, MilestoneComment, Session, Side
 from feedback.models import FeedbackResponse
 from health import scoring
+from health.conf import health_config
 from health.models import Flag, HealthSnapshot
 
 
@@ -117,8 +118,10 @@ def _in_ids(column: str, vendor: str) -> str:
 def _batch_params(engagement_ids: Iterable[int], windows: scoring.Windows) -> dict:
     adapt_datetime, adapt_date = connection.ops.adapt_datetimefield_value, connection.ops.adapt_datefield_value
     as_of = windows.as_of
+    scored = [str(status) for status in health_config().scored_statuses]
     return {
         "ids": _ids_param(engagement_ids),
+        "scored": scored if connection.vendor == "postgresql" else json.dumps(scored),
         "as_of": adapt_date(as_of),
         "window_first_day": adapt_date(windows.window_start),
         # Scoring dates are local dates: W and B start and end at local midnights.
@@ -168,9 +171,13 @@ def _batch_sql(vendor: str, tzname: str) -> dict[str, str]:
     approved_in_w = "(approved_at >= %(window_start)s AND approved_at < %(end)s)"
     client_w = "side = %(client)s AND submitted_at >= %(window_start)s"
     return {
+        # Only engagements in a scored status: a chunk of the nightly run picked its ids before an
+        # engagement was closed must not flag it again. The run has locked these rows (_claim), so
+        # a close either committed before this read or waits for the run to commit.
         "engagements": f"""
             SELECT id, client_id, start, planned_cadence_days FROM {table[Engagement]}
-            WHERE {_in_ids('id', vendor)} AND start <= %(as_of)s""",  # noqa: S608
+            WHERE {_in_ids('id', vendor)} AND start <= %(as_of)s
+              AND {_in_ids('status', vendor).replace('%(ids)s', '%(scored)s')}""",  # noqa: S608
         # Sessions in W and B, and in the same pass how many in W an executive or the sponsor
         # attended: each session in W looks its attendees up through the (session, contact) index,
         # so the statement reads the batch's rows, not the whole attendee table (joining the

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from engagements.models import Engagement
 from engagements.services import engagement_close
-from health.models import EngagementHealth, Flag, FlagEvent
+from health.models import EngagementHealth, Flag, FlagEvent, HealthSnapshot
 from health.services import flag_dismiss, flag_resolve, rescore_engagement, score_engagements
 from tests import factories
 
@@ -151,3 +151,19 @@ def test_a_rescore_after_closing_raises_no_flag_again(consultant):
     rescore_engagement(engagement_id=engagement.pk)
 
     assert list(Flag.objects.filter(engagement=engagement).values()) == resolved
+
+
+def test_a_nightly_chunk_that_picked_its_ids_before_the_close_raises_no_flag_again(consultant):
+    engagement = factories.EngagementFactory(lead=consultant, start=TODAY - dt.timedelta(days=400))
+    factories.SessionFactory(engagement=engagement, start=timezone.now() - dt.timedelta(days=100))
+    score_engagements(engagement_ids=[engagement.pk], as_of=TODAY - dt.timedelta(days=1))
+    close(engagement, closed_by=consultant)
+    resolved = list(Flag.objects.filter(engagement=engagement).values())
+    snapshots = HealthSnapshot.objects.filter(engagement=engagement).count()
+
+    # The chunk's ids were chosen when the engagement was still active.
+    result = score_engagements(engagement_ids=[engagement.pk], as_of=TODAY)
+
+    assert result.snapshots == 0
+    assert list(Flag.objects.filter(engagement=engagement).values()) == resolved
+    assert HealthSnapshot.objects.filter(engagement=engagement).count() == snapshots
