@@ -17,6 +17,16 @@ from health.models import Flag
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
 
+STALE_PAGE = _("This page is out of date: reload it to see the saved version, then make your change again.")
+
+
+def require_version(form: forms.Form) -> None:
+    """An edit must name the version it was made from; without it (an old cached page, a script)
+    it could overwrite someone's newer save without a conflict."""
+    if form.cleaned_data.get("version") is None:
+        raise ValidationError(STALE_PAGE, code="stale_version")
+
+
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:
     """Show a service's ValidationError on the form: on the field it names when the form has that
     field, otherwise above the form."""
@@ -108,6 +118,12 @@ class SessionForm(WorkspaceForm):
                 self.fields["engagement"].widget = forms.HiddenInput()
         self.fields["client_attendees"].queryset = engagement_contacts(user, engagement, attended=session)
 
+    def clean(self):
+        cleaned = super().clean()
+        if self.session is not None:
+            require_version(self)
+        return cleaned
+
     def clean_start(self):
         start = self.cleaned_data["start"]
         # The field has minute precision: an unchanged minute keeps the stored start (which may
@@ -161,10 +177,17 @@ class MilestoneForm(WorkspaceForm):
     FIELDS = ("title", "phase", "status", "due_date", "description", "consultant_owner", "client_owner",
               "shared_with_client", "approval_requested")
 
-    def __init__(self, *args, user: User, engagement: Engagement, **kwargs):
+    def __init__(self, *args, user: User, engagement: Engagement, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.editing = editing
         self.fields["consultant_owner"].queryset = engagement.team.order_by("full_name")
         self.fields["client_owner"].queryset = engagement_contacts(user, engagement)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.editing:
+            require_version(self)
+        return cleaned
 
     @classmethod
     def initial_from(cls, milestone: Milestone) -> dict:

@@ -313,7 +313,7 @@ def milestone_edit(request, pk):
     engagement = selectors.workspace_engagement(user=request.user, pk=milestone.engagement_id)
     conflict = None
     if request.method == "POST":
-        form = MilestoneForm(request.POST, user=request.user, engagement=engagement)
+        form = MilestoneForm(request.POST, user=request.user, engagement=engagement, editing=True)
         saved = False
         if form.is_valid():
             try:

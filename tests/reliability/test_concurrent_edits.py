@@ -210,3 +210,22 @@ def test_simultaneous_saves_of_an_edit_page_let_exactly_one_through(consultant, 
     assert f"Someone else changed this {kind}" in conflict.content.decode()
     edited.refresh_from_db()
     assert edited.version == 2 and getattr(edited, field) in ("Camille's", "Oscar's")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", ["session", "milestone"])
+def test_an_edit_that_names_no_version_is_refused_and_changes_nothing(consultant, engagement, kind):
+    if kind == "session":
+        edited, field = factories.SessionFactory(engagement=engagement, notes="Saved"), "notes"
+        data = session_form(edited, notes="From an old page")
+    else:
+        edited, field = factories.MilestoneFactory(engagement=engagement, title="Saved"), "title"
+        data = milestone_form(edited, title="From an old page")
+    url = reverse(f"engagements:{kind}_edit", args=[edited.pk])
+    del data["version"]
+    browser = Client()
+    browser.force_login(consultant)
+    response = browser.post(url, data)
+    assert response.status_code == 200 and "This page is out of date" in response.content.decode()
+    edited.refresh_from_db()
+    assert getattr(edited, field) == "Saved" and edited.version == 1
