@@ -60,6 +60,7 @@ def engagement_create(*, client, title: str, lead: User, start: dt.date, objecti
 def engagement_update(*, engagement: Engagement, team: Iterable[User] | None = None, **fields) -> Engagement:
     """Change an engagement's details and, when given, its team (the lead stays on it)."""
     allowed = {"title", "objectives", "start", "end", "status", "lead", "planned_cadence_days", "client"}
+    was_closed = engagement.status == Engagement.Status.CLOSED
     for name, value in fields.items():
         if name not in allowed:
             raise TypeError(f"engagement_update() got an unexpected field {name!r}")
@@ -73,7 +74,15 @@ def engagement_update(*, engagement: Engagement, team: Iterable[User] | None = N
             engagement.team.set({engagement.lead, *team})
         else:
             engagement.team.add(engagement.lead)
+        if engagement.status == Engagement.Status.CLOSED and not was_closed:
+            # Closed again after a reopening: its live flags end as in the closing flow.
+            flags_close_for_engagement(engagement=engagement, user=None, note=_closing_note(engagement))
     return engagement
+
+
+def _closing_note(engagement: Engagement) -> str:
+    return _("Resolved when the engagement was closed (%(reason)s).") % {
+        "reason": engagement.get_closure_reason_display()}
 
 
 def engagement_close(*, engagement: Engagement, reason: str, handover_notes: str = "",
@@ -99,9 +108,7 @@ def engagement_close(*, engagement: Engagement, reason: str, handover_notes: str
     with transaction.atomic():
         engagement.save()
         # Closed engagements are no longer scored: their live flags would stay in the queue for good.
-        note = _("Resolved when the engagement was closed (%(reason)s).") % {
-            "reason": engagement.get_closure_reason_display()}
-        flags_close_for_engagement(engagement=engagement, user=closed_by, note=note)
+        flags_close_for_engagement(engagement=engagement, user=closed_by, note=_closing_note(engagement))
     return engagement
 
 

@@ -2,6 +2,7 @@
 would never wake or auto-resolve and would stay in the managers' queue for good."""
 
 import datetime as dt
+import importlib
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -13,7 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from engagements.models import Engagement
-from engagements.services import engagement_close
+from engagements.services import engagement_close, engagement_update
 from health.models import EngagementHealth, Flag, FlagEvent, HealthSnapshot
 from health.services import flag_dismiss, flag_resolve, rescore_engagement, score_engagements
 from tests import factories
@@ -167,3 +168,36 @@ def test_a_nightly_chunk_that_picked_its_ids_before_the_close_raises_no_flag_aga
     assert result.snapshots == 0
     assert list(Flag.objects.filter(engagement=engagement).values()) == resolved
     assert HealthSnapshot.objects.filter(engagement=engagement).count() == snapshots
+
+
+def test_closing_again_after_a_reopening_resolves_the_live_flags(engagement, consultant, flagged):
+    close(engagement, closed_by=consultant)
+    engagement_update(engagement=engagement, status=Engagement.Status.ACTIVE)  # reopened
+    again = factories.FlagFactory(engagement=engagement, kind="one_sided")
+    engagement_update(engagement=engagement, status=Engagement.Status.CLOSED)
+    again.refresh_from_db()
+    assert again.status == Flag.Status.RESOLVED and "closed" in again.resolution_note
+    assert again.events.get().action == FlagEvent.Action.RESOLVED
+
+
+def test_the_migration_resolves_the_live_flags_of_engagements_closed_before(consultant):
+    from django.apps import apps
+
+    migration = importlib.import_module("health.migrations.0008_resolve_flags_of_closed_engagements")
+    closed = factories.EngagementFactory(lead=consultant, status=Engagement.Status.CLOSED, closure_reason="completed",
+                                         closed_at=timezone.now() - dt.timedelta(days=3))
+    active = factories.EngagementFactory(lead=consultant)
+    stale = factories.FlagFactory(engagement=closed, kind="cadence_drop", status=Flag.Status.SNOOZED,
+                                  snoozed_until=TODAY + dt.timedelta(days=5))
+    kept = factories.FlagFactory(engagement=active, kind="cadence_drop")
+    EngagementHealth.objects.create(engagement=closed, as_of=TODAY, live_flags=1, worst_flag_severity=1)
+
+    migration.resolve(apps, None)
+
+    stale.refresh_from_db()
+    kept.refresh_from_db()
+    assert stale.status == Flag.Status.RESOLVED and stale.resolved_at is not None
+    assert stale.episode_ended_on == timezone.localdate(closed.closed_at)
+    assert stale.events.get().action == FlagEvent.Action.RESOLVED
+    assert kept.status == Flag.Status.OPEN and not kept.events.exists()
+    assert EngagementHealth.objects.get(engagement=closed).live_flags == 0
