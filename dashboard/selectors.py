@@ -267,14 +267,25 @@ class PortfolioSummary:
     sort_present: int | None = None
 
 
-def live_flags_in_portfolio(*, user: User, engagements: QuerySet[Engagement] | None = None) -> int:
-    """How many flags of live engagements (of ``engagements``, the filtered portfolio, if given) still
-    ask for attention (open or acknowledged)."""
+def flags_needing_attention(*, user: User, engagements: QuerySet[Engagement] | None = None) -> QuerySet[Flag]:
+    """Flags of live engagements (of ``engagements``, the filtered portfolio, if given) that still ask
+    for attention: open or acknowledged."""
     flags = access.flags_for(user).filter(status__in=QUEUE_STATUSES_ATTENTION,
                                           engagement__status__in=live_engagement_statuses())
     if engagements is not None:
         flags = flags.filter(engagement__in=engagements.order_by().values("pk"))
-    return flags.count()
+    return flags
+
+
+def live_flags_in_portfolio(*, user: User, engagements: QuerySet[Engagement] | None = None) -> int:
+    """How many flags need attention (``flags_needing_attention``), one query."""
+    return flags_needing_attention(user=user, engagements=engagements).count()
+
+
+def attention_by_severity(*, user: User) -> dict[str, int]:
+    """How many flags need attention, per severity (one query), for the flag queue's summary."""
+    return {row["severity"]: row["n"] for row in
+            flags_needing_attention(user=user).values("severity").order_by().annotate(n=Count("pk"))}
 
 
 # --- Relationship map -------------------------------------------------------------------------

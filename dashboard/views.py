@@ -8,7 +8,6 @@ import functools
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -271,10 +270,7 @@ def flags(request):
     for flag in page.object_list:
         flag.engagement.detail_url = detail_url(flag.engagement_id)
     filters = form.filters()
-    counts = {row["severity"]: row["n"] for row in
-              access.flags_for(request.user).filter(status__in=selectors.QUEUE_STATUSES["attention"],
-                                                    engagement__status__in=selectors.live_engagement_statuses())
-              .values("severity").order_by().annotate(n=Count("pk"))}
+    counts = selectors.attention_by_severity(user=request.user)
     engagement = None
     if filters.engagement:
         engagement = (access.engagements_for(request.user).select_related("client")

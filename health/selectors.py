@@ -109,10 +109,11 @@ def _ids_param(ids: Iterable[int]) -> list[int] | str:
     return ids if connection.vendor == "postgresql" else json.dumps(ids)
 
 
-def _in_ids(column: str, vendor: str) -> str:
+def _in_ids(column: str, vendor: str, param: str = "ids") -> str:
+    """``column`` is one of the list in the named parameter (an array on PostgreSQL, JSON elsewhere)."""
     if vendor == "postgresql":
-        return f"{column} = ANY(%(ids)s)"
-    return f"{column} IN (SELECT value FROM json_each(%(ids)s))"  # noqa: S608 (a column name of ours)
+        return f"{column} = ANY(%({param})s)"
+    return f"{column} IN (SELECT value FROM json_each(%({param})s))"  # noqa: S608 (names of ours)
 
 
 def _batch_params(engagement_ids: Iterable[int], windows: scoring.Windows) -> dict:
@@ -177,7 +178,7 @@ def _batch_sql(vendor: str, tzname: str) -> dict[str, str]:
         "engagements": f"""
             SELECT id, client_id, start, planned_cadence_days FROM {table[Engagement]}
             WHERE {_in_ids('id', vendor)} AND start <= %(as_of)s
-              AND {_in_ids('status', vendor).replace('%(ids)s', '%(scored)s')}""",  # noqa: S608
+              AND {_in_ids('status', vendor, param='scored')}""",  # noqa: S608
         # Sessions in W and B, and in the same pass how many in W an executive or the sponsor
         # attended: each session in W looks its attendees up through the (session, contact) index,
         # so the statement reads the batch's rows, not the whole attendee table (joining the

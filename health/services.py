@@ -400,13 +400,10 @@ def backfill(*, since: dt.date, until: dt.date, engagement_ids: Sequence[int] | 
 
 
 def rescore_engagement(*, engagement_id: int, as_of: dt.date | None = None) -> ScoringResult:
-    """Score one engagement as of today (the task behind ``request_rescore``); quiet if it is gone or closed."""
+    """Score one engagement as of today (the task behind ``request_rescore``); quiet if it is gone or
+    closed (the scoring reads skip engagements not in a scored status: selectors.health_facts)."""
     # Clear the mark before reading, so a save landing while we score queues a fresh rescore.
     PendingRescore.objects.filter(engagement_id=engagement_id).delete()
-    # Not scored once closed, as at night: its flags were resolved when it closed, and a save after
-    # that (the client's final feedback) would raise them again, live for good.
-    if not Engagement.objects.filter(pk=engagement_id, status__in=health_config().scored_statuses).exists():
-        return ScoringResult()
     return score_engagements(engagement_ids=[engagement_id], as_of=as_of or timezone.localdate())
 
 
