@@ -5,6 +5,10 @@ codes (a static device). Managers must set it up when ``MFA_REQUIRED_FOR_MANAGER
 production default); everyone else may. A session counts as verified once a code was entered in
 it; ``accounts.middleware.MfaMiddleware`` holds an unverified session at the verify or set-up
 page, and the API token endpoint asks for the same code.
+
+Changing the factors themselves (new recovery codes, a new phone, turning two-factor off) takes a
+code given in that very request, on top of a verified session: a password alone, or a browser
+left signed in, must not be enough to swap the second factor for one the intruder holds.
 """
 
 from __future__ import annotations
@@ -36,8 +40,21 @@ def mfa_required(user: User) -> bool:
     return settings.MFA_REQUIRED_FOR_MANAGERS and user.is_authenticated and user.role == Role.MANAGER
 
 
-def mfa_start_enrolment(*, user: User) -> TOTPDevice:
-    """A new, unconfirmed authenticator for the user (replacing any earlier unconfirmed one)."""
+def _require_fresh_code(*, user: User, token: str) -> None:
+    """Refuse unless ``token`` is a valid code (authenticator or recovery code) of the user."""
+    if mfa_verify(user=user, token=token) is None:
+        raise ValidationError({"token": _("That code is not valid. Use the newest code from your app, or a "
+                                          "recovery code.")})
+
+
+def mfa_start_enrolment(*, user: User, token: str = "") -> TOTPDevice:
+    """A new, unconfirmed authenticator for the user (replacing any earlier unconfirmed one).
+
+    A user who already has one must give a code from it (or a recovery code): moving to a new
+    phone is changing the second factor. The confirmed authenticator stays until the new one is
+    confirmed."""
+    if mfa_enabled(user):
+        _require_fresh_code(user=user, token=token)
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         return TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
@@ -79,15 +96,20 @@ def mfa_confirm_enrolment(*, user: User, device: TOTPDevice, token: str) -> list
 def _new_recovery_codes(user: User) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     static = StaticDevice.objects.create(user=user, name=_("Recovery codes"), confirmed=True)
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    codes = []
+    while len(codes) < RECOVERY_CODES:
+        code = StaticToken.random_token()
+        if not code.isdigit():  # an all-digit code would be taken for an app's code (mfa_verify)
+            codes.append(code)
     StaticToken.objects.bulk_create([StaticToken(device=static, token=code) for code in codes])
     return codes
 
 
-def mfa_regenerate_recovery_codes(*, user: User) -> list[str]:
-    """Replace the user's recovery codes; the old ones stop working."""
+def mfa_regenerate_recovery_codes(*, user: User, token: str) -> list[str]:
+    """Replace the user's recovery codes, given a current code; the old ones stop working."""
     if not mfa_enabled(user):
         raise ValidationError(_("Set up two-factor authentication first."))
+    _require_fresh_code(user=user, token=token)
     with transaction.atomic():
         return _new_recovery_codes(user)
 
@@ -97,8 +119,13 @@ def mfa_verify(*, user: User, token: str):
     token = (token or "").strip().replace(" ", "")
     if not token:
         return None
-    devices = [*TOTPDevice.objects.filter(user=user, confirmed=True),
-               *StaticDevice.objects.filter(user=user, confirmed=True)]
+    # An app's code is all digits, a recovery code is not: each is tried only where it could
+    # match, so using a recovery code does not count as a wrong app code (which slows the next try).
+    if token.isdigit():
+        devices = [device for device in TOTPDevice.objects.filter(user=user, confirmed=True)
+                   if len(token) == device.digits]
+    else:
+        devices = list(StaticDevice.objects.filter(user=user, confirmed=True))
     with transaction.atomic():
         for device in devices:
             allowed, _details = device.verify_is_allowed()
@@ -107,10 +134,17 @@ def mfa_verify(*, user: User, token: str):
     return None
 
 
-def mfa_disable(*, user: User) -> None:
-    """Remove the user's second factor; refused when their role requires one."""
+def mfa_disable(*, user: User, password: str, token: str) -> None:
+    """Remove the user's second factor, given their password and a current code; refused when
+    their role requires one."""
     if mfa_required(user):
         raise ValidationError(_("Managers must keep two-factor authentication."))
+    if not mfa_enabled(user):
+        return
+    # The password first, so a wrong one does not use up a recovery code.
+    if not user.check_password(password or ""):
+        raise ValidationError({"password": _("That is not your password.")})
+    _require_fresh_code(user=user, token=token)
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()

@@ -87,11 +87,13 @@ class MfaMiddleware:
     """Hold a signed-in but unverified session at the two-factor step.
 
     A user with an authenticator must enter a code before anything else; a manager who must use
-    two factors and has none is sent to set one up. Sign-out, the two-factor pages, static files
-    and the health check stay open. API requests authenticated by session get a 403 instead.
+    two factors and has none is sent to set one up. Only that one step stays open (never the
+    other two-factor pages: with the password alone they would let anyone swap the second factor
+    for their own), with sign-out, static files and the health check. API requests authenticated
+    by session get a 403 instead.
     """
 
-    OPEN_PREFIXES = ("/accounts/mfa/", "/accounts/logout/", "/static/", "/i18n/", "/healthz", "/favicon.ico")
+    OPEN_PREFIXES = ("/accounts/logout/", "/static/", "/i18n/", "/healthz", "/favicon.ico")
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -109,7 +111,7 @@ class MfaMiddleware:
                 step = "accounts:mfa_setup"
             else:
                 step = None
-            if step is not None:
+            if step is not None and request.path != reverse(step):
                 if request.path.startswith("/api/"):
                     return JsonResponse({"status": 403, "code": "mfa_required",
                                          "detail": _("Two-factor authentication is required."), "errors": {}},
