@@ -9,7 +9,22 @@ from django.test import override_settings
 from django.utils import translation
 
 from config.celery import app as celery_app
-from tests import factories
+from tests import clock, factories
+
+# With RAPPORT_TEST_NOW set, the whole run happens at that moment (see tests/clock.py). Started on
+# import, not in pytest_configure: pytest imports the conftest files along the command line's paths
+# (and modules computing a TODAY of their own) before it configures anything.
+_CLOCK = clock.start()
+
+
+def pytest_unconfigure(config):
+    if _CLOCK is not None:
+        _CLOCK.stop()
+
+
+def pytest_report_header(config):
+    moment = clock.moved_to()
+    return f"clock: moved to {moment.isoformat()} (RAPPORT_TEST_NOW)" if moment else "clock: real time"
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from accounts.models import User
 from health.models import Flag
+from tests import factories
 from tests.browser.conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,17 +73,28 @@ def test_manager_maps_the_portfolio_filters_the_drift_and_resolves_its_flag(page
     assert other.status == Flag.Status.ACKNOWLEDGED
 
 
-# Two demo engagements sit on the same spot of the map (balance 29 %, depth 100 %).
+# Two engagements on the same spot of the map (balance 29 %, depth 100 %), one alone elsewhere: built
+# here, not taken from the demo, whose positions move with the date it is generated on.
 SAME_SPOT = ("Meridian Bank — Risk culture", "Quantum Health — Patient experience")
+ALONE = "Atlas Logistics — Network optimisation"
 SPOT_PIXEL = """([x, y]) => {
   const chart = Chart.getChart(document.getElementById('relationship-map'));
   return [chart.scales.x.getPixelForValue(x), chart.scales.y.getPixelForValue(y)];
 }"""
 
 
-def test_a_click_on_engagements_sharing_a_spot_offers_each_of_them(page, live_server, login):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    login(page, User.objects.get(email="manager@example.com"), password="rapport-demo")
+def _map_portfolio() -> None:
+    lead = factories.ConsultantFactory()
+    for label, (balance, depth) in ((SAME_SPOT[0], (0.29, 1.0)), (SAME_SPOT[1], (0.29, 1.0)), (ALONE, (0.7, 0.3))):
+        client_name, title = label.split(" — ")
+        engagement = factories.EngagementFactory(client__name=client_name, title=title, lead=lead)
+        factories.HealthSnapshotFactory(engagement=engagement, balance=balance, depth=depth,
+                                        state="consultative" if depth >= 0.5 else "transactional")
+
+
+def test_a_click_on_engagements_sharing_a_spot_offers_each_of_them(page, live_server, login, manager):
+    _map_portfolio()
+    login(page, manager)
     page.goto("/dashboard/")
     page.locator("#relationship-map[data-points]").wait_for(state="attached")
     points = json.loads(page.locator("#map-data").text_content())["points"]
@@ -121,7 +133,7 @@ def test_a_click_on_engagements_sharing_a_spot_offers_each_of_them(page, live_se
     # A click on a spot with one engagement still opens it directly.
     page.goto("/dashboard/")
     page.locator("#relationship-map[data-points]").wait_for(state="attached")
-    alone = next(p for p in points if p["label"] == "Atlas Logistics — Network optimisation")
+    alone = next(p for p in points if p["label"] == ALONE)
     page.locator("#map").scroll_into_view_if_needed()
     box = page.locator("#relationship-map").bounding_box()
     x, y = page.evaluate(SPOT_PIXEL, [alone["x"], alone["y"]])

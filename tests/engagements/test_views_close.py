@@ -1,13 +1,19 @@
 """Closing an engagement well: reason, handover, retrospective, final feedback from the client."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from engagements.models import Engagement
 from feedback.models import PulseRequest
 from tests import factories
 
 pytestmark = pytest.mark.django_db
+
+# The engagement started 400 days ago (the factory's default); it ends a month before today.
+ENDED = str(timezone.localdate() - dt.timedelta(days=30))
 
 
 @pytest.fixture
@@ -27,12 +33,12 @@ def test_closing_records_everything_and_asks_for_final_feedback(client, consulta
     other = factories.ContactFactory(client=engagement.client)
     client.force_login(consultant)
     response = client.post(reverse("engagements:close", args=[engagement.pk]), {
-        "closure_reason": "completed", "end": "2026-06-30", "handover_notes": "Docs in the shared drive",
+        "closure_reason": "completed", "end": ENDED, "handover_notes": "Docs in the shared drive",
         "retrospective": "Workshops worked; we started too late.", "feedback_from": [sponsor.pk, other.pk]})
     assert response.status_code == 302
     engagement.refresh_from_db()
     assert engagement.status == Engagement.Status.CLOSED and engagement.closure_reason == "completed"
-    assert engagement.retrospective.startswith("Workshops") and str(engagement.end) == "2026-06-30"
+    assert engagement.retrospective.startswith("Workshops") and str(engagement.end) == ENDED
     assert set(PulseRequest.objects.values_list("contact_id", flat=True)) == {sponsor.pk, other.pk}
     page = client.get(reverse("engagements:detail", args=[engagement.pk])).content.decode()
     assert "Docs in the shared drive" in page and "Objectives met" in page
@@ -41,7 +47,7 @@ def test_closing_records_everything_and_asks_for_final_feedback(client, consulta
 def test_a_missing_retrospective_is_an_error_and_the_rest_is_kept(client, consultant, engagement, sponsor):
     client.force_login(consultant)
     response = client.post(reverse("engagements:close", args=[engagement.pk]), {
-        "closure_reason": "budget", "end": "2026-06-30", "handover_notes": "Keep these notes", "retrospective": ""})
+        "closure_reason": "budget", "end": ENDED, "handover_notes": "Keep these notes", "retrospective": ""})
     assert response.status_code == 200 and "retrospective" in response.context["form"].errors
     assert "Keep these notes" in response.content.decode()
     engagement.refresh_from_db()
@@ -52,7 +58,7 @@ def test_a_contact_of_another_client_cannot_be_asked(client, consultant, engagem
     stranger = factories.ContactFactory()
     client.force_login(consultant)
     response = client.post(reverse("engagements:close", args=[engagement.pk]), {
-        "closure_reason": "completed", "end": "2026-06-30", "retrospective": "Fine", "feedback_from": [stranger.pk]})
+        "closure_reason": "completed", "end": ENDED, "retrospective": "Fine", "feedback_from": [stranger.pk]})
     assert "feedback_from" in response.context["form"].errors
     engagement.refresh_from_db()
     assert engagement.status == Engagement.Status.ACTIVE

@@ -31,7 +31,7 @@ from config.celery import app as celery_app
 from engagements.models import Engagement, Milestone, MilestoneComment, Session, Side
 from feedback.models import FeedbackResponse
 from health.models import Flag, HealthSnapshot
-from tests import factories
+from tests import clock, factories
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = timezone.localdate()
@@ -164,11 +164,13 @@ class Worker:
         self.name = name
         self.log_path = log_dir / f"worker-{name}.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115  (closed in stop())
+        # On the suite's clock: a worker scoring "today" must agree with the test about which day it is.
         self.process = subprocess.Popen(  # noqa: S603  (fixed argv, no shell)
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
-             f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-n", f"{name}-{os.getpid()}@%h"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            clock.command([sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
+                           f"--concurrency={concurrency}", "--loglevel=INFO", "--without-gossip",
+                           "--without-mingle", "--without-heartbeat", "-n", f"{name}-{os.getpid()}@%h"]),
+            cwd=ROOT, env=clock.environment(env), stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def log(self) -> str:
