@@ -353,7 +353,7 @@ LOGGING = {
         "json": {"()": "config.logging.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout",
+    "handlers": {"console": {"class": "config.logging.StdoutHandler",
                              "formatter": env_str("LOG_FORMAT", "text" if DEBUG or EMBEDDED else "json")}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},

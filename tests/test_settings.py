@@ -70,3 +70,29 @@ def test_production_refuses_to_start_without_allowed_hosts():
     result = _check({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "k" * 30 + "abcdefghij" * 3})
     assert result.returncode != 0
     assert "DJANGO_ALLOWED_HOSTS must list" in result.stderr
+
+
+def test_logging_writes_to_the_current_stdout_even_after_the_one_it_started_with_was_closed(capsys):
+    """Pytest swaps stdout per test and closes the old one; a log line from a later thread (the live
+    test server's) once printed "--- Logging error --- ValueError: I/O operation on closed file"."""
+    import io
+    import logging
+    import threading
+
+    handler = logging.getLogger().handlers[0]
+    logger = logging.getLogger("rapport.test")
+    first = io.StringIO()
+    sys.stdout = first
+    try:
+        logger.warning("to the first stream")
+        first.close()
+        second = io.StringIO()
+        sys.stdout = second
+        thread = threading.Thread(target=logger.warning, args=("from another thread",))
+        thread.start()
+        thread.join()
+        assert "from another thread" in second.getvalue()
+    finally:
+        sys.stdout = sys.__stdout__
+    assert type(handler).__name__ == "StdoutHandler"
+    assert "Logging error" not in capsys.readouterr().err
