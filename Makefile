@@ -6,7 +6,7 @@ PORT ?= 8000
 # Tests never need a real secret; a deployment's own DJANGO_SECRET_KEY wins when it is set.
 TEST_SECRET := test-only-secret-key-not-for-production
 
-.PHONY: run test lint venv install messages screenshots backup restore clean
+.PHONY: run test test-clock lint venv install messages screenshots backup restore clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Rapport needs Python 3.11 or newer."; exit 1; }
@@ -27,7 +27,19 @@ run: install
 ## make test: lint, migrations check, then the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 test: install lint
 	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$(TEST_SECRET)} $(PY) manage.py makemigrations --check --dry-run
-	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$(TEST_SECRET)} $(PY) -m pytest --create-db $(PYTEST_ARGS)
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$(TEST_SECRET)} $(PY) -m pytest -rs $(PYTEST_ARGS)
+
+## make test-clock: the date-sensitive suites again, with the whole clock moved to each of CLOCK_DATES (CI runs it)
+# A year end (late in the day, as a firm west of UTC would see it) and a 29th of February: the dates on
+# which "today minus N days", month ends and quarter ends go wrong.
+CLOCK_DATES ?= 2027-12-31T22:30:00+00:00 2028-02-29T09:00:00+00:00
+CLOCK_SUITES ?= tests/health tests/dashboard tests/portal tests/engagements tests/feedback tests/browser
+test-clock: install
+	@for moment in $(CLOCK_DATES); do \
+	  echo "== the clock moved to $$moment"; \
+	  RAPPORT_TEST_NOW=$$moment DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$(TEST_SECRET)} \
+	    $(PY) -m pytest -q -rs $(CLOCK_SUITES) $(PYTEST_ARGS) || exit 1; \
+	done
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -56,7 +56,10 @@ def browser():
         try:
             browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
         except Exception as error:  # Playwright raises its own Error when no browser can start
-            pytest.skip(f"{NO_BROWSER.format(path=path or 'the default location')} ({error})")
+            # Its message is a boxed banner about `playwright install`; ours says what to do first.
+            first_line = next((line.strip(" ║╔╗╚╝═") for line in str(error).splitlines() if line.strip(" ║╔╗╚╝═")),
+                              type(error).__name__)
+            pytest.skip(f"{NO_BROWSER.format(path=path or 'the default location')} (Playwright: {first_line})")
         yield browser
         browser.close()
 
