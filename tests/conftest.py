@@ -1,10 +1,14 @@
 """Shared fixtures: the personas every test can ask for; and CI's rule that nothing is skipped."""
 
+import datetime as dt
+import io
 import os
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.cache import cache
+from django.core.management import call_command
 from django.test import override_settings
 from django.utils import translation
 
@@ -73,6 +77,20 @@ def _english_after_each_test():
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# The day the demo portfolio is built on in tests. Its history is dated relative to "today", so what
+# a test sees of it (positions on the map, which flags are live) would otherwise change from one
+# day to the next. tests/engagements/test_seed_demo.py checks its stories on other days too.
+DEMO_NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def demo():
+    """The `make run` demo portfolio, built on DEMO_NOW, with the clock kept there (ticking) for the test."""
+    with time_machine.travel(DEMO_NOW, tick=True):
+        call_command("seed_demo", stdout=io.StringIO())
+        yield
 
 
 @pytest.fixture

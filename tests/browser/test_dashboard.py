@@ -4,7 +4,6 @@ import json
 import os
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from accounts.models import User
@@ -17,8 +16,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 DRIFTED = "Brand positioning"  # Helios Energy: a new CMO, and the conversations slid to KPI reviews
 
 
-def test_manager_maps_the_portfolio_filters_the_drift_and_resolves_its_flag(page, live_server, login, screenshot):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+def test_manager_maps_the_portfolio_filters_the_drift_and_resolves_its_flag(page, live_server, demo, login,
+                                                                            screenshot):
     manager = User.objects.get(email="manager@example.com")
     login(page, manager, password="rapport-demo")
 

@@ -1,11 +1,9 @@
 import pytest
-from django.core.management import call_command
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_each_demo_login_reaches_its_home_page(page, live_server, screenshot):
-    call_command("seed_demo")
+def test_each_demo_login_reaches_its_home_page(page, live_server, demo, screenshot):
     for email in ["consultant@example.com", "manager@example.com", "client@example.com"]:
         page.goto("/accounts/login/")
         screenshot(page, "login", widths=(1280, 390))

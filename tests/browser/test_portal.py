@@ -4,7 +4,6 @@ client of another company typing the first client's URLs gets 404 for each."""
 import re
 
 import pytest
-from django.core.management import call_command
 from django.urls import NoReverseMatch, reverse
 from playwright.sync_api import expect
 
@@ -117,8 +116,7 @@ def test_a_client_of_another_company_gets_404_for_each_of_the_first_clients_urls
     expect(page.locator(".board")).to_contain_text("Globex milestone")
 
 
-def test_portal_screenshots_on_the_demo_data(page, live_server, screenshot):
-    call_command("seed_demo")
+def test_portal_screenshots_on_the_demo_data(page, live_server, demo, screenshot):
     page.goto("/accounts/login/")
     page.get_by_label("E-mail address").fill("client@example.com")
     page.get_by_label("Password").fill("rapport-demo")

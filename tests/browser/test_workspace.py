@@ -4,7 +4,6 @@ import datetime as dt
 import re
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -221,8 +220,7 @@ def test_edit_a_session_from_the_timeline_and_through_a_conflict(page, login, co
     assert (stored.notes, stored.duration_minutes) == ("Pricing options for **2028**", 90)
 
 
-def test_demo_pages_at_desktop_and_phone_widths(page, live_server, login, screenshot):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+def test_demo_pages_at_desktop_and_phone_widths(page, live_server, demo, login, screenshot):
     consultant = User.objects.get(email="consultant@example.com")
     login(page, consultant, "rapport-demo")
     page.goto("/")
