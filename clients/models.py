@@ -1,9 +1,14 @@
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+_DOMAIN = re.compile(r"(?=.{3,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
 
 class Client(models.Model):
@@ -24,6 +29,13 @@ class Client(models.Model):
         blank=True,
         related_name="led_clients",
     )
+    # Calendar import: an attendee at one of these domains is someone from this client, even when
+    # they are not (yet) a contact. Contacts' own addresses are matched first.
+    email_domains = models.CharField(
+        _("registered e-mail domains"), max_length=500, blank=True,
+        help_text=_("Domains of the client's e-mail addresses, separated by commas (e.g. acme.com, acme.fr). "
+                    "Calendar meetings with someone at these domains are matched to this client."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     # Who changed what and when (django-simple-history).
@@ -40,6 +52,24 @@ class Client(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        domains = []
+        for raw in self.email_domains.replace(";", ",").replace("\n", ",").split(","):
+            domain = raw.strip().lower().lstrip("@")
+            if not domain:
+                continue
+            if not _DOMAIN.fullmatch(domain):
+                raise ValidationError(
+                    {"email_domains": _("“%(domain)s” is not a domain name.") % {"domain": raw.strip()}})
+            if domain not in domains:
+                domains.append(domain)
+        self.email_domains = ", ".join(domains)
+
+    @property
+    def domain_list(self) -> list[str]:
+        return [d.strip() for d in self.email_domains.split(",") if d.strip()]
 
 
 class Contact(models.Model):

@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "health",
     "portal",
     "dashboard",
+    "calendars",
     "api",
 ]
 
@@ -466,6 +467,19 @@ HEALTH = {
     "RESCORE_STALE_AFTER_SECONDS": 15 * 60,
 }
 
+# --- Calendar import (docs/calendar.md) ---------------------------------------------------------
+
+# Subscribed calendars are read every CALENDAR_POLL_MINUTES (a failing one less and less often).
+CALENDAR_POLL_MINUTES = env_int("CALENDAR_POLL_MINUTES", 30, minimum=5)
+# Feed addresses on loopback, private or link-local networks are refused unless this is on: for
+# tests, and for a firm whose calendar server is inside its own network.
+CALENDAR_ALLOW_PRIVATE_ADDRESSES = env_bool("CALENDAR_ALLOW_PRIVATE_ADDRESSES", default=False)
+CALENDAR_MAX_BYTES = env_int("CALENDAR_MAX_MB", 10, minimum=1) * 1024 * 1024
+CALENDAR_FETCH_TIMEOUT = env_int("CALENDAR_FETCH_TIMEOUT_SECONDS", 15, minimum=1)
+# The window a calendar is read over: meetings of the last PAST_DAYS and the next FUTURE_DAYS.
+CALENDAR_PAST_DAYS = env_int("CALENDAR_PAST_DAYS", 180, minimum=1)
+CALENDAR_FUTURE_DAYS = env_int("CALENDAR_FUTURE_DAYS", 30, minimum=0)
+
 # Nightly scoring of the portfolio, fanned out by health.tasks.score_all into chunk tasks.
 from celery.schedules import crontab  # noqa: E402  (kept next to its only use)
 
@@ -500,6 +514,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.tasks.send_monthly_pulses",
         "schedule": crontab(hour=8, minute=30),
         "options": {"expires": 12 * 60 * 60},
+    },
+    # Subscribed calendars: every few minutes, the feeds whose next poll is due (each has its own
+    # rhythm: CALENDAR_POLL_MINUTES, or longer after errors).
+    "calendars-poll-due-feeds": {
+        "task": "calendars.tasks.poll_due_feeds",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
     },
     # Tell client users when a milestone shared with them changed status, whichever door changed it.
     "portal-status-notifications": {
