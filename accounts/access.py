@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404
 from accounts.models import Role, User
 from accounts.security_log import security_event
 from clients.models import Client, Contact, SponsorPeriod
-from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, Session
+from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, PlannedBreak, Session
 from feedback.models import FeedbackResponse, PulseRequest
 from health.models import Flag, HealthSnapshot
 
@@ -91,6 +91,13 @@ def sessions_for(user) -> QuerySet[Session]:
     if role == Role.CLIENT:
         return qs.filter(shared_with_client=True)
     return qs
+
+
+def planned_breaks_for(user) -> QuerySet[PlannedBreak]:
+    """Planned breaks: firm staff on their engagements (like sessions); never clients."""
+    if role_of(user) in (Role.MANAGER, Role.CONSULTANT):
+        return PlannedBreak.objects.filter(engagement__in=engagements_for(user))
+    return PlannedBreak.objects.none()
 
 
 def milestones_for(user) -> QuerySet[Milestone]:

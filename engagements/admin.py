@@ -1,7 +1,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, Session
+from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, PlannedBreak, Session
 
 
 class SessionInline(admin.TabularInline):
@@ -97,3 +97,13 @@ class KPIMeasurementAdmin(admin.ModelAdmin):
     list_select_related = ["kpi"]
     autocomplete_fields = ["kpi"]
     date_hierarchy = "date"
+
+
+@admin.register(PlannedBreak)
+class PlannedBreakAdmin(SimpleHistoryAdmin):
+    list_display = ["engagement", "starts_on", "ends_on", "reason", "created_by"]
+    list_filter = ["reason"]
+    search_fields = ["engagement__title", "engagement__client__name", "note"]
+    list_select_related = ["engagement__client", "created_by"]
+    autocomplete_fields = ["engagement", "created_by"]
+    date_hierarchy = "starts_on"

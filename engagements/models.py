@@ -301,3 +301,59 @@ class KPIMeasurement(models.Model):
 
     def __str__(self):
         return f"{self.kpi}: {self.value} on {self.date}"
+
+
+class PlannedBreak(models.Model):
+    """A pause in the engagement that both sides planned (a holiday, a budget freeze).
+
+    The health engine raises no cadence flag during a planned break, nor for one planned interval
+    after it (the first session back needs time to be booked). See docs/health.md.
+    """
+
+    class Reason(models.TextChoices):
+        HOLIDAY = "holiday", _("Holiday")
+        BUDGET_FREEZE = "budget_freeze", _("Budget freeze")
+        CLIENT_REQUEST = "client_request", _("Client request")
+        OTHER = "other", _("Other")
+
+    MAX_DAYS = 120
+
+    engagement = models.ForeignKey(Engagement, verbose_name=_("engagement"), on_delete=models.CASCADE,
+                                   related_name="planned_breaks")
+    starts_on = models.DateField(_("first day of the break"))
+    ends_on = models.DateField(_("last day of the break"))
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices, default=Reason.HOLIDAY)
+    note = models.TextField(_("note"), blank=True, max_length=500, validators=[MaxLengthValidator(500)])
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"),
+                                   on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    # Who changed what and when (django-simple-history); shown to managers on the engagement page.
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("planned break")
+        verbose_name_plural = _("planned breaks")
+        ordering = ["engagement", "starts_on"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="planned_break_ends_after_start",
+                                   violation_error_message=_("A break cannot end before it starts.")),
+        ]
+        indexes = [models.Index(fields=["engagement", "ends_on"], name="planned_break_engagement_end")]
+
+    def __str__(self):
+        return f"{self.get_reason_display()} {self.starts_on:%Y-%m-%d}–{self.ends_on:%Y-%m-%d}"
+
+    @property
+    def days(self) -> int:
+        return (self.ends_on - self.starts_on).days + 1
+
+    def clean(self):
+        super().clean()
+        if self.starts_on and self.ends_on:
+            if self.ends_on < self.starts_on:
+                raise ValidationError({"ends_on": _("A break cannot end before it starts.")})
+            if self.days > self.MAX_DAYS:
+                raise ValidationError({"ends_on": _("A planned break lasts at most %(days)d days; "
+                                                    "a longer pause is a paused engagement.")
+                                       % {"days": self.MAX_DAYS}})

@@ -15,11 +15,21 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from clients.models import Contact
-from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, Session, Side
+from engagements.models import (
+    KPI,
+    Engagement,
+    KPIMeasurement,
+    Milestone,
+    MilestoneComment,
+    PlannedBreak,
+    Session,
+    Side,
+)
 from health.services import flags_close_for_engagement, request_rescore
 
 
@@ -335,6 +345,43 @@ def kpi_measurement_record(*, kpi: KPI, date: dt.date, value: Decimal,
         )
         request_rescore(engagement_id=kpi.engagement_id)
     return measurement
+
+
+# --- Planned breaks -------------------------------------------------------------------------------
+
+def planned_break_create(*, engagement: Engagement, user: User | None, starts_on: dt.date, ends_on: dt.date,
+                         reason: str, note: str = "") -> PlannedBreak:
+    """Mark a planned pause (a holiday, a budget freeze): no cadence flag during it nor one planned
+    interval after. Refused on a closed engagement, when it ends before it starts, lasts more than
+    ``PlannedBreak.MAX_DAYS`` days or overlaps another break of the engagement."""
+    planned = PlannedBreak(engagement=engagement, starts_on=starts_on, ends_on=ends_on, reason=reason,
+                           note=note.strip(), created_by=user)
+    planned._history_user = user  # the audit trail names the author whichever door the write came by
+    planned.full_clean()
+    with transaction.atomic():
+        # Lock the engagement so two overlapping breaks saved together cannot both pass the check.
+        current = Engagement.objects.select_for_update().get(pk=engagement.pk)
+        if current.status == Engagement.Status.CLOSED:
+            raise ValidationError(_("This engagement is closed; it takes no planned break."))
+        overlapping = (PlannedBreak.objects.filter(engagement=engagement, starts_on__lte=ends_on,
+                                                   ends_on__gte=starts_on).order_by("starts_on").first())
+        if overlapping is not None:
+            raise ValidationError({"starts_on": _("This break overlaps the one from %(start)s to %(end)s.")
+                                   % {"start": date_format(overlapping.starts_on),
+                                      "end": date_format(overlapping.ends_on)}})
+        planned.save()
+        request_rescore(engagement_id=engagement.pk)
+    return planned
+
+
+def planned_break_delete(*, planned_break: PlannedBreak, user: User | None) -> None:
+    """Remove a planned break (it was cancelled or entered by mistake); the engagement is rescored."""
+    engagement_id = planned_break.engagement_id
+    with transaction.atomic():
+        # The audit trail names who removed it (simple-history reads the request's user otherwise).
+        planned_break._history_user = user
+        planned_break.delete()
+        request_rescore(engagement_id=engagement_id)
 
 
 # --- Client actions from the portal ---------------------------------------------------------------

@@ -54,6 +54,9 @@ class HealthSnapshot(models.Model):
     perception_gap = models.FloatField(_("perception gap"), null=True, blank=True)
     delivery = models.FloatField(_("delivery (milestones on time)"), null=True, blank=True)
     components = models.JSONField(_("components"), default=dict, blank=True)
+    # The early warnings below a flag: [{"kind": a Flag.Kind value, "since": "YYYY-MM-DD",
+    # "evidence": {...}}], empty when nothing is on watch. Watch items never e-mail.
+    watch = models.JSONField(_("on watch"), default=list, blank=True)
     algorithm_version = models.PositiveSmallIntegerField(_("algorithm version"))
 
     class Meta:
@@ -247,6 +250,9 @@ class EngagementHealth(models.Model):
                                         help_text=_("Against the snapshot 30 days before; empty without one."))
     score_change_90 = models.FloatField(_("score change over 90 days"), null=True, blank=True,
                                         help_text=_("Against the snapshot 90 days before; empty without one."))
+    # The newest snapshot's watch items (see HealthSnapshot.watch) and how many there are.
+    watch = models.JSONField(_("on watch"), default=list, blank=True)
+    watch_count = models.PositiveSmallIntegerField(_("items on watch"), default=0)
     live_flags = models.PositiveIntegerField(_("live flags"), default=0)
     # 0 high, 1 medium, 2 low (sorts most severe first); empty without a live flag.
     worst_flag_severity = models.PositiveSmallIntegerField(_("most severe live flag"), null=True, blank=True)
@@ -258,7 +264,8 @@ class EngagementHealth(models.Model):
                    models.Index(fields=["score_change_30"], name="engagement_health_change_30"),
                    models.Index(fields=["score_change_90"], name="engagement_health_change_90"),
                    models.Index(fields=["state", "score"], name="engagement_health_state_score"),
-                   models.Index(fields=["mode", "score"], name="engagement_health_mode_score")]
+                   models.Index(fields=["mode", "score"], name="engagement_health_mode_score"),
+                   models.Index(fields=["watch_count"], name="engagement_health_watch_count")]
 
     def __str__(self):
         return f"{self.engagement_id} @ {self.as_of}: {self.score}"

@@ -184,6 +184,8 @@ class Assessment:
     delivery: float | None
     components: dict
     conditions: list[FlagCondition] = field(default_factory=list)
+    # Early warnings below a flag: [{"kind", "since", "evidence"}] (see HealthSnapshot.watch).
+    watch: list[dict] = field(default_factory=list)
 
     @property
     def flag_kinds(self) -> set[str]:

@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 _ASSESSED_FIELDS = ("score", "mode", "state", "depth", "balance", "advice_rate", "cadence",
                     "days_since_last_session", "sponsor_presence", "client_rating", "consultant_rating",
-                    "perception_gap", "delivery", "components")
+                    "perception_gap", "delivery", "components", "watch")
 _SNAPSHOT_FIELDS = (*_ASSESSED_FIELDS, "algorithm_version")
 
 
@@ -206,7 +206,7 @@ def _json_rows(rows: list[dict], columns: dict[str, str]) -> str:
 
 _SEVERITY_RANKS = {Flag.Severity.HIGH: 0, Flag.Severity.MEDIUM: 1, Flag.Severity.LOW: 2}
 _HEALTH_FIGURES = ("as_of", "score", "mode", "state", "depth", "balance", "days_since_last_session",
-                   "score_change_30", "score_change_90")
+                   "score_change_30", "score_change_90", "watch", "watch_count")
 _HEALTH_FLAG_COLUMNS = ("live_flags", "worst_flag_severity")
 
 
@@ -242,6 +242,8 @@ def _engagement_health_sql(vendor: str, *, all_engagements: bool, newest: bool) 
         scope = "TRUE" if all_engagements else in_ids("s.engagement_id")
         source, where = f"{snapshot} s", f"{scope} AND s.date = %(as_of)s"
     rank = " ".join(f"WHEN '{severity.value}' THEN {n}" for severity, n in _SEVERITY_RANKS.items())
+    watch_count = ("jsonb_array_length(s.watch)" if vendor == "postgresql"
+                   else "COALESCE(json_array_length(s.watch), 0)")
     live = ", ".join(f"'{status.value}'" for status in Flag.LIVE_STATUSES)
     columns = ("engagement_id", *_HEALTH_FIGURES, *_HEALTH_FLAG_COLUMNS)
     newer = f"{health}.as_of <= EXCLUDED.as_of"
@@ -254,7 +256,7 @@ def _engagement_health_sql(vendor: str, *, all_engagements: bool, newest: bool) 
     return f"""
         INSERT INTO {health} ({", ".join(columns)})
         SELECT s.engagement_id, s.date, s.score, s.mode, s.state, s.depth, s.balance, s.days_since_last_session,
-               s.score - p30.score, s.score - p90.score, COALESCE(f.live, 0), f.worst
+               s.score - p30.score, s.score - p90.score, s.watch, {watch_count}, COALESCE(f.live, 0), f.worst
         FROM {source}
         LEFT JOIN {snapshot} p30 ON p30.engagement_id = s.engagement_id AND p30.date = {days_before('s.date', 30)}
         LEFT JOIN {snapshot} p90 ON p90.engagement_id = s.engagement_id AND p90.date = {days_before('s.date', 90)}

@@ -7,7 +7,16 @@ from django.utils import timezone
 
 from accounts.models import User
 from clients.models import Client, Contact, SponsorPeriod
-from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, Session, Side
+from engagements.models import (
+    KPI,
+    Engagement,
+    KPIMeasurement,
+    Milestone,
+    MilestoneComment,
+    PlannedBreak,
+    Session,
+    Side,
+)
 from feedback.models import FeedbackResponse, PulseRequest
 
 PASSWORD = "correct-horse-battery"
@@ -92,6 +101,16 @@ class SessionFactory(factory.django.DjangoModelFactory):
     def client_attendees(self, create, extracted, **kwargs):
         if create and extracted:
             self.client_attendees.set(extracted)
+
+
+class PlannedBreakFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PlannedBreak
+
+    engagement = factory.SubFactory(EngagementFactory)
+    starts_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=7))
+    ends_on = factory.LazyAttribute(lambda o: o.starts_on + dt.timedelta(days=13))
+    reason = PlannedBreak.Reason.HOLIDAY
 
 
 class MilestoneFactory(factory.django.DjangoModelFactory):

@@ -120,3 +120,14 @@ def test_filling_from_history_takes_each_engagements_newest_snapshot(engagement)
     row = latest(engagement)
     assert (row.as_of, row.score, row.score_change_30, row.score_change_90) == (ago(3), 65, 5, None)
     assert latest(other).as_of == ago(1)
+
+
+def test_the_watch_level_is_copied_with_its_count(engagement):
+    item = {"kind": "drift_to_transactional", "since": ago(3).isoformat(), "evidence": {"readouts": 2}}
+    HealthSnapshot.objects.create(engagement=engagement, date=ago(1), score=70,
+                                  watch=[item, {**item, "kind": "one_sided"}], algorithm_version=2)
+    engagement_health_refresh()
+    assert (latest(engagement).watch, latest(engagement).watch_count) == ([item, {**item, "kind": "one_sided"}], 2)
+    HealthSnapshot.objects.create(engagement=engagement, date=TODAY, score=72, algorithm_version=2)
+    engagement_health_refresh(engagement_ids=[engagement.pk], as_of=TODAY)
+    assert (latest(engagement).watch, latest(engagement).watch_count) == ([], 0)
