@@ -87,3 +87,46 @@ def test_failures_on_the_api_also_lock_the_login_page(client):
     response = client.post(reverse("accounts:login"), {"username": user.email, "password": PASSWORD},
                            REMOTE_ADDR="10.2.2.2")
     assert response.status_code == 429
+
+
+def test_signing_in_as_oneself_does_not_wipe_the_addresss_failures(client, consultant, client_user):
+    """Audit F2: 9 guesses at a victim, one good sign-in as oneself, again: the address still locks.
+
+    Before, a success reset every failure of the address, so any account holder (a client
+    contact included) could guess others' passwords forever, 9 at a time."""
+    attacker, victim, ip = client_user, consultant, "10.6.6.7"
+    guesses = 0
+    locked = False
+    for _round in range(3):
+        for _ in range(9):
+            response = client.post(LOGIN, {"username": victim.email, "password": "guess-guess"}, REMOTE_ADDR=ip)
+            if response.status_code == 429:
+                locked = True
+                break
+            guesses += 1
+        if locked:
+            break
+        client.post(LOGIN, {"username": attacker.email, "password": PASSWORD}, REMOTE_ADDR=ip)
+        client.post(reverse("accounts:logout"), REMOTE_ADDR=ip)
+    assert locked and guesses <= 10
+    # The victim's account counts those guesses too, from anywhere.
+    elsewhere = client.post(LOGIN, {"username": victim.email, "password": "guess"}, REMOTE_ADDR="10.7.7.7")
+    assert elsewhere.status_code == 429
+
+
+def test_a_good_sign_in_still_clears_ones_own_failures(client, consultant):
+    _fail(client, consultant.email, 9)
+    assert client.post(LOGIN, {"username": consultant.email, "password": PASSWORD},
+                       REMOTE_ADDR="10.0.0.1").status_code == 302
+    client.post(reverse("accounts:logout"))
+    _fail(client, consultant.email, 5, ip="10.0.0.2")
+    assert client.post(LOGIN, {"username": consultant.email, "password": PASSWORD},
+                       REMOTE_ADDR="10.0.0.2").status_code == 302
+
+
+def test_changing_the_case_of_the_address_does_not_buy_more_guesses(client, consultant):
+    for index in range(10):
+        variant = "".join(c.upper() if (index >> i) & 1 else c for i, c in enumerate(consultant.email))
+        client.post(LOGIN, {"username": variant, "password": "guess-guess"}, REMOTE_ADDR=f"10.8.0.{index}")
+    response = client.post(LOGIN, {"username": consultant.email, "password": PASSWORD}, REMOTE_ADDR="10.8.1.1")
+    assert response.status_code == 429
