@@ -1,12 +1,25 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.utils.translation import gettext_lazy as _
 
+from accounts import services
 from accounts.models import User
+
+
+class TokenRevokingPasswordChangeForm(AdminPasswordChangeForm):
+    """A password set in the back office also revokes the account's API tokens, as a reset does."""
+
+    def save(self, commit=True):
+        user = super().save(commit=commit)
+        if commit:
+            services.user_api_tokens_revoke(user=user)
+        return user
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    change_password_form = TokenRevokingPasswordChangeForm
     ordering = ["email"]
     list_display = ["email", "full_name", "is_consultant", "is_manager", "is_active", "last_login"]
     list_filter = ["is_consultant", "is_manager", "is_active", "is_staff"]

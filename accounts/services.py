@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -17,3 +19,34 @@ def user_language_set(*, user: User, language: str) -> User:
         user.language = language
         user.save(update_fields=["language"])
     return user
+
+
+def user_api_tokens_revoke(*, user: User) -> int:
+    """Revoke every API token of the user: after a password reset or change, a token issued with
+    the old password (perhaps by whoever knew it) must stop working. Returns how many there were."""
+    from api.models import ApiToken  # the API app builds on accounts, not the other way round
+
+    count, _ = ApiToken.objects.filter(user=user).delete()
+    return count
+
+
+def password_reset_allowed(*, email: str, ip: str | None) -> bool:
+    """Count one password-reset request; False once the address or the client asked too often.
+
+    Each counter is a fixed window in the cache (``PASSWORD_RESET_LIMITS``). Requests for
+    addresses without an account count the same, so the answer reveals nothing."""
+    from django.core.cache import cache
+
+    allowed = True
+    address = hashlib.sha256((email or "").strip().lower().encode()).hexdigest()
+    for scope, value in (("email", address), ("ip", ip or "unknown")):
+        limit, window = settings.PASSWORD_RESET_LIMITS[scope]
+        key = f"password-reset:{scope}:{value}"
+        cache.add(key, 0, timeout=window)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=window)
+            count = 1
+        allowed = allowed and count <= limit
+    return allowed

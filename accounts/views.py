@@ -1,9 +1,10 @@
 import contextlib
 
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -11,6 +12,7 @@ from django.views.i18n import set_language
 
 from accounts import access, services
 from accounts.models import Role
+from accounts.security_log import client_ip, security_event
 
 # Where each role starts: its own workspace.
 ROLE_HOME = {Role.MANAGER: "dashboard:home", Role.CONSULTANT: "engagements:home", Role.CLIENT: "portal:home"}
@@ -48,3 +50,34 @@ def locked_out(request, original_response=None, credentials=None):
         response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
         return response
     return render(request, "registration/locked_out.html", {"message": message}, status=429)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request, rate limited per address and per client; the answer never changes."""
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        if services.password_reset_allowed(email=email, ip=client_ip(self.request)):
+            return super().form_valid(form)
+        security_event("password_reset_throttled", request=self.request, tried=email[:254])
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's new-password step; a reset also revokes the account's API tokens."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        revoked = services.user_api_tokens_revoke(user=form.user)
+        security_event("password_reset", request=self.request, user_id=form.user.pk, api_tokens_revoked=revoked)
+        return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change; it also revokes the account's API tokens."""
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        revoked = services.user_api_tokens_revoke(user=form.user)
+        security_event("password_changed", request=self.request, user_id=form.user.pk, api_tokens_revoked=revoked)
+        return response

@@ -227,6 +227,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3
+# Password-reset e-mails: at most this many per address and per client address in the window
+# (seconds); more requests get the same answer and no e-mail (accounts.services.password_reset_allowed).
+PASSWORD_RESET_LIMITS = {
+    "email": (env_int("PASSWORD_RESET_PER_ADDRESS", 3, minimum=1), 60 * 60),
+    "ip": (env_int("PASSWORD_RESET_PER_CLIENT", 10, minimum=1), 60 * 60),
+}
 
 # --- Internationalisation ---------------------------------------------------------------------
 
