@@ -158,7 +158,13 @@ class SessionForm(WorkspaceForm):
 
 
 class MilestoneForm(WorkspaceForm):
-    """Create or edit a milestone; ``version`` carries the copy the editor started from."""
+    """Create or edit a milestone; ``version`` carries the copy the editor started from.
+
+    Prefixed: on the engagement page it sits next to the session form, and both have
+    ``shared_with_client``; without the prefix both checkboxes had the id ``id_shared_with_client``
+    and the milestone form's label ticked the *session's* box (sharing its summary unasked)."""
+
+    prefix = "milestone"
 
     title = forms.CharField(label=_("Title"), max_length=200)
     phase = forms.ChoiceField(label=_("Phase"), choices=Milestone.Phase.choices, widget=forms.RadioSelect)

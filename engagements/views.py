@@ -206,10 +206,13 @@ def _session_logged(request, session: Session, *, fixed: bool):
         return redirect(reverse("engagements:detail", args=[engagement.pk]) + f"#session-{session.pk}")
     session = selectors.session_timeline(user=request.user, engagement=engagement).get(pk=session.pk)
     form = _session_form_for(request, engagement, fixed=fixed)
+    recent = _recent_sessions(request, engagement)
     return render(request, "engagements/_session_logged.html", {
         "form": form, "engagement": engagement, "fixed": fixed, "session": session, "just_logged": True,
-        "new_session_id": session.pk,
-        "recent": _recent_sessions(request, engagement),
+        "new_session_id": session.pk, "recent": recent,
+        # The "no session yet" line exists only on an empty timeline; asking htmx to delete it
+        # otherwise logs htmx:oobErrorNoTarget.
+        "timeline_was_empty": len(recent) == 1,
     })
 
 
@@ -370,7 +373,7 @@ def _save_versioned_edit(form, save):
     except services.EditConflict as error:
         conflict = _conflict_rows(form, form.initial_from(error.current), form.FIELDS)
         form.data = form.data.copy()
-        form.data["version"] = error.current.version
+        form.data[form.add_prefix("version")] = error.current.version
         return False, error.current, conflict
     return True, saved, None
 

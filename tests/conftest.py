@@ -14,6 +14,7 @@ from django.utils import translation
 
 from config.celery import app as celery_app
 from tests import clock, factories
+from tests.html_checks import take_problems
 
 # With RAPPORT_TEST_NOW set, the whole run happens at that moment (see tests/clock.py). Started on
 # import, not in pytest_configure: pytest imports the conftest files along the command line's paths
@@ -35,6 +36,9 @@ def pytest_report_header(config):
 def _development_like_serving():
     """Serve static files from the app folders over plain HTTP: tests never run collectstatic."""
     with override_settings(
+        # Every HTML page the suite renders is checked (duplicate ids, <time> values): see
+        # tests/html_checks.py and the _valid_html fixture below.
+        MIDDLEWARE=["tests.html_checks.HtmlChecksMiddleware", *settings.MIDDLEWARE],
         STORAGES={**settings.STORAGES,
                   "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}},
         WHITENOISE_USE_FINDERS=True,
@@ -48,6 +52,17 @@ def _development_like_serving():
         MFA_REQUIRED_FOR_MANAGERS=False,
     ):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _valid_html():
+    """Fail the test whose requests rendered HTML with a duplicate id (or another problem
+    tests/html_checks.py looks for), through the test client or the live server alike."""
+    take_problems()
+    yield
+    problems = take_problems()
+    if problems:
+        pytest.fail("The pages this test rendered have problems:\n  " + "\n  ".join(dict.fromkeys(problems)))
 
 
 @pytest.fixture(autouse=True)

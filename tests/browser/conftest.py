@@ -14,7 +14,9 @@ Usage in a test module::
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -65,20 +67,43 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server):
+def page(browser, live_server, request):
+    """A fresh page at 1280 × 900. The test fails on any console error or uncaught script error
+    (unless its ``allowed_console_errors`` marker names it) and on duplicate ids in the final DOM."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB",
                                   base_url=live_server.url)
     context.set_default_timeout(15_000)
     page = context.new_page()
     # Failed requests are the first thing to look at when a browser test fails: print them.
-    failures = []
+    failures, errors = [], []
     page.on("response",
             lambda r: failures.append(f"{r.status} {r.request.method} {r.url}") if r.status >= 400 else None)
-    page.on("console", lambda m: failures.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
     yield page
-    if failures:
-        print("Browser saw:", *failures, sep="\n  ")
+    marker = request.node.get_closest_marker("allowed_console_errors")
+    allowed = [re.compile(pattern) for pattern in (marker.args if marker else ())]
+    unexpected = [error for error in errors if not any(pattern.search(error) for pattern in allowed)]
+    duplicates = []
+    if not page.is_closed():
+        # A page mid-navigation cannot answer; the server-side check (tests/html_checks.py) covers it.
+        with contextlib.suppress(Exception):
+            duplicates = page.evaluate(DUPLICATE_IDS)
+    if failures or errors:
+        print("Browser saw:", *failures, *errors, sep="\n  ")
     context.close()
+    if unexpected:
+        pytest.fail("The browser logged errors:\n  " + "\n  ".join(unexpected))
+    if duplicates:
+        pytest.fail(f"Duplicate ids in the page as the test left it: {duplicates}")
+
+
+# Ids used twice in the live DOM, e.g. after an htmx swap added an element whose id was already there.
+DUPLICATE_IDS = """() => {
+  const seen = new Map();
+  document.querySelectorAll('[id]').forEach(el => seen.set(el.id, (seen.get(el.id) || 0) + 1));
+  return [...seen].filter(([, count]) => count > 1).map(([id]) => id);
+}"""
 
 
 @pytest.fixture

@@ -140,6 +140,7 @@ def test_a_click_on_engagements_sharing_a_spot_offers_each_of_them(page, live_se
     page.wait_for_url(f"**{alone['url']}")
 
 
+@pytest.mark.allowed_console_errors(r"status of 404")  # the 404 pages are the point
 def test_a_consultant_or_a_client_opening_the_dashboard_gets_404(page, login, consultant, client_user):
     for user in (consultant, client_user):
         login(page, user)

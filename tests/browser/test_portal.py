@@ -101,6 +101,7 @@ def test_a_client_comments_approves_proposes_and_answers_and_the_consultant_sees
     assert f"Approved by {client_user.contact.name}" in content
 
 
+@pytest.mark.allowed_console_errors(r"status of 404")  # the 404 pages are the point
 def test_a_client_of_another_company_gets_404_for_each_of_the_first_clients_urls(
         page, login, engagement, other_client_user, acme):
     login(page, other_client_user)

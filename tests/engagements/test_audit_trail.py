@@ -14,9 +14,10 @@ def test_an_edit_through_the_page_is_recorded_with_its_author(client, consultant
     milestone = milestone_create(engagement=engagement, created_by=consultant, title="Roadmap")
     client.force_login(consultant)
     response = client.post(reverse("engagements:milestone_edit", args=[milestone.pk]), {
-        "title": "Roadmap v2", "phase": "action", "status": "agreed", "shared_with_client": "on",
-        "version": milestone.version, "due_date": "", "description": "", "consultant_owner": consultant.pk,
-    })
+        f"milestone-{name}": value for name, value in {
+            "title": "Roadmap v2", "phase": "action", "status": "agreed", "shared_with_client": "on",
+            "version": milestone.version, "due_date": "", "description": "", "consultant_owner": consultant.pk,
+        }.items()})
     assert response.status_code in (200, 302)
     record = Milestone.history.filter(id=milestone.pk).order_by("-history_date").first()
     assert record.title == "Roadmap v2"

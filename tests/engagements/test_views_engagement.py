@@ -1,6 +1,7 @@
 """The engagement page: header, timeline, milestones board, KPIs, health card and flags."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -144,3 +145,19 @@ def test_the_page_runs_a_fixed_number_of_queries(client, consultant, engagement,
     with django_assert_max_num_queries(len(five.captured_queries)):
         response = client.get(url(engagement))
     assert response.context["milestone_count"] == 100
+
+
+def test_the_milestone_forms_share_box_is_not_the_session_forms(client, consultant, engagement):
+    """Regression: both forms had ``id_shared_with_client``, so the milestone form's label ticked the
+    session form's "Share the summary with the client" box and the next session went to the client."""
+    client.force_login(consultant)
+    content = client.get(url(engagement)).content.decode()
+    session_form = content.split('id="log-session-form"')[1].split("</form>")[0]
+    milestone_form = content.split('class="add-milestone"')[1].split("</form>")[0]
+    session_box = re.search(r'<input type="checkbox" name="shared_with_client" id="([^"]+)"', session_form)
+    milestone_box = re.search(r'<input type="checkbox" name="milestone-shared_with_client"[^>]* id="([^"]+)"',
+                              milestone_form)
+    assert session_box and milestone_box
+    assert session_box.group(1) != milestone_box.group(1)
+    assert f'for="{milestone_box.group(1)}"' in milestone_form
+    assert content.count(f'id="{session_box.group(1)}"') == 1

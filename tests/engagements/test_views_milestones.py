@@ -15,14 +15,20 @@ def edit_data(milestone, **overrides):
             "due_date": milestone.due_date.isoformat() if milestone.due_date else "",
             "description": milestone.description, "shared_with_client": "on", "version": milestone.version}
     data.update(overrides)
-    return data
+    return prefixed(data)
+
+
+def prefixed(data):
+    """Milestone form data as the page posts it: the form is prefixed (it shares the engagement page
+    with the session form)."""
+    return {f"milestone-{name}": value for name, value in data.items()}
 
 
 def test_creating_a_milestone_returns_the_board_with_it(client, consultant, engagement):
     client.force_login(consultant)
     response = client.post(reverse("engagements:milestone_create", args=[engagement.pk]),
-                           {"title": "Pricing workshop", "phase": "reflection", "status": "agreed",
-                            "shared_with_client": "on"}, HTTP_HX_REQUEST="true")
+                           prefixed({"title": "Pricing workshop", "phase": "reflection", "status": "agreed",
+                                     "shared_with_client": "on"}), HTTP_HX_REQUEST="true")
     milestone = Milestone.objects.get()
     assert (milestone.title, milestone.phase, milestone.consultant_owner) == ("Pricing workshop", "reflection",
                                                                                consultant)
@@ -33,8 +39,9 @@ def test_creating_a_milestone_returns_the_board_with_it(client, consultant, enga
 def test_creating_without_a_title_shows_the_error_and_keeps_the_input(client, consultant, engagement):
     client.force_login(consultant)
     response = client.post(reverse("engagements:milestone_create", args=[engagement.pk]),
-                           {"title": "", "phase": "action", "status": "agreed", "description": "Keep this text",
-                            "due_date": "1999-01-01"}, HTTP_HX_REQUEST="true")
+                           prefixed({"title": "", "phase": "action", "status": "agreed",
+                                     "description": "Keep this text", "due_date": "1999-01-01"}),
+                           HTTP_HX_REQUEST="true")
     assert not Milestone.objects.exists()
     assert "title" in response.context["milestone_form"].errors
     assert "Keep this text" in response.content.decode()
@@ -43,8 +50,8 @@ def test_creating_without_a_title_shows_the_error_and_keeps_the_input(client, co
 def test_a_due_date_before_the_engagement_start_is_refused_on_the_field(client, consultant, engagement):
     client.force_login(consultant)
     response = client.post(reverse("engagements:milestone_create", args=[engagement.pk]),
-                           {"title": "Too early", "phase": "action", "status": "agreed", "due_date": "1999-01-01"},
-                           HTTP_HX_REQUEST="true")
+                           prefixed({"title": "Too early", "phase": "action", "status": "agreed",
+                                     "due_date": "1999-01-01"}), HTTP_HX_REQUEST="true")
     assert "due_date" in response.context["milestone_form"].errors
 
 
@@ -85,9 +92,9 @@ def test_an_edit_conflict_shows_both_versions_and_keeps_my_input(client, consult
     assert rows["Title"]["differs"] and not rows["Phase"]["differs"]
     content = response.content.decode()
     assert 'value="My roadmap"' in content and "My description" in content
-    assert f'name="version" value="{milestone.version}"' in content
+    assert f'name="milestone-version" value="{milestone.version}"' in content
     # Saving again re-applies my version knowingly.
-    response = client.post(url, {**mine, "version": milestone.version})
+    response = client.post(url, {**mine, "milestone-version": milestone.version})
     assert response.status_code == 302
     milestone.refresh_from_db()
     assert milestone.title == "My roadmap" and milestone.description == "My description"

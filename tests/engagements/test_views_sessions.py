@@ -310,3 +310,14 @@ def test_the_edit_form_runs_a_fixed_number_of_queries(client, consultant, engage
     with django_assert_max_num_queries(len(with_one.captured_queries)):
         response = client.get(edit_url(twenty))
     assert len(response.context["form"].fields["client_attendees"].choices) == 21
+
+
+def test_only_the_first_session_asks_htmx_to_remove_the_empty_timeline_line(client, consultant, engagement):
+    """The line exists only on an empty timeline: deleting it otherwise logs htmx:oobErrorNoTarget."""
+    client.force_login(consultant)
+    first = client.post(URL + f"?engagement={engagement.pk}", form_data(engagement, context="detail"),
+                        HTTP_HX_REQUEST="true").content.decode()
+    second = client.post(URL + f"?engagement={engagement.pk}", form_data(engagement, context="detail"),
+                         HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="timeline-empty" hx-swap-oob="delete"' in first
+    assert "timeline-empty" not in second and 'id="session-' in second

@@ -39,7 +39,7 @@ def milestone_form(milestone, **overrides):
     data = {"title": milestone.title, "phase": milestone.phase, "status": milestone.status,
             "due_date": milestone.due_date.isoformat(), "description": milestone.description,
             "shared_with_client": "on", "version": milestone.version}
-    return {**data, **overrides}
+    return {f"milestone-{name}": value for name, value in {**data, **overrides}.items()}  # the form's prefix
 
 
 def session_form(session, **overrides):
@@ -222,7 +222,7 @@ def test_an_edit_that_names_no_version_is_refused_and_changes_nothing(consultant
         edited, field = factories.MilestoneFactory(engagement=engagement, title="Saved"), "title"
         data = milestone_form(edited, title="From an old page")
     url = reverse(f"engagements:{kind}_edit", args=[edited.pk])
-    del data["version"]
+    del data["milestone-version" if kind == "milestone" else "version"]
     browser = Client()
     browser.force_login(consultant)
     response = browser.post(url, data)
