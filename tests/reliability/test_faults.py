@@ -9,6 +9,8 @@
 
 Each test has its own redis-server (persisting like production's, --appendonly yes) on a free port.
 Workers read CELERY_VISIBILITY_TIMEOUT=6 s so a dead worker's tasks come back within the test.
+Tasks go to that server only inside ``celery_broker(...)``; elsewhere (the in-process runs they are
+compared with) they run in-process as in every other test, so nothing reaches the suite's broker.
 """
 
 from __future__ import annotations
@@ -39,12 +41,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PORTFOLIO = 400
 BATCH = 8  # 50 chunk tasks
-
-
-@pytest.fixture
-def _eager_tasks():
-    """Overrides tests/conftest.py's: tasks here travel through Redis to real workers."""
-    yield
 
 
 @pytest.fixture
