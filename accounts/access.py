@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import Role, User
 from accounts.security_log import security_event
+from calendars.models import CalendarFeed, CalendarMeeting
 from clients.models import Client, Contact, SponsorPeriod
 from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, PlannedBreak, Session
 from feedback.models import FeedbackResponse, PulseRequest
@@ -163,6 +164,21 @@ def health_snapshots_for(user) -> QuerySet[HealthSnapshot]:
 def flags_for(user) -> QuerySet[Flag]:
     """Flags of the engagements whose health the user may see: never for clients."""
     return Flag.objects.filter(engagement__in=health_visible_engagements_for(user))
+
+
+def calendar_meetings_for(user) -> QuerySet[CalendarMeeting]:
+    """Meetings imported from a calendar: each consultant or manager sees only their own, never anyone
+    else's (a manager included: a calendar is personal)."""
+    if role_of(user) in (Role.MANAGER, Role.CONSULTANT):
+        return CalendarMeeting.objects.filter(owner=user)
+    return CalendarMeeting.objects.none()
+
+
+def calendar_feeds_for(user) -> QuerySet[CalendarFeed]:
+    """Calendar subscriptions: only their owner's (their address is a secret)."""
+    if role_of(user) in (Role.MANAGER, Role.CONSULTANT):
+        return CalendarFeed.objects.filter(owner=user)
+    return CalendarFeed.objects.none()
 
 
 def can_manage_flags(user) -> bool:

@@ -15,4 +15,5 @@ urlpatterns = [
     path("portal/", include("portal.urls")),
     path("engagements/", include("engagements.urls")),
     path("dashboard/", include("dashboard.urls")),
+    path("calendar/", include("calendars.urls")),
 ]

@@ -1,0 +1,77 @@
+"""Reads of the calendar import, scoped through accounts.access and eager-loaded for their pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from accounts import access
+from calendars.models import CalendarFeed, CalendarMeeting
+from engagements.models import Engagement
+
+State = CalendarMeeting.State
+
+
+def _loaded(qs: QuerySet[CalendarMeeting]) -> QuerySet[CalendarMeeting]:
+    candidates = Engagement.objects.select_related("client").exclude(status=Engagement.Status.CLOSED)
+    return (qs.select_related("engagement__client", "session", "feed")
+            .prefetch_related(Prefetch("candidate_engagements", queryset=candidates.order_by("title")),
+                              "contacts", "consultants"))
+
+
+def meetings_for(*, user) -> QuerySet[CalendarMeeting]:
+    """All the user's imported meetings (the API's list), eager-loaded."""
+    return _loaded(access.calendar_meetings_for(user)).order_by("-start", "-id")
+
+
+def meeting_inbox(*, user, engagement: Engagement | None = None) -> QuerySet[CalendarMeeting]:
+    """Meetings waiting to be confirmed that have taken place, most recent first (paginate it)."""
+    qs = access.calendar_meetings_for(user).filter(state=State.WAITING, start__lte=timezone.now())
+    if engagement is not None:
+        qs = qs.filter(Q(engagement=engagement) | Q(candidate_engagements=engagement)).distinct()
+    return _loaded(qs).order_by("-start", "-id")
+
+
+def upcoming_count(*, user, engagement: Engagement | None = None) -> int:
+    """Client meetings still to come: they join the inbox once they have taken place."""
+    qs = access.calendar_meetings_for(user).filter(state=State.WAITING, start__gt=timezone.now())
+    if engagement is not None:
+        qs = qs.filter(Q(engagement=engagement) | Q(candidate_engagements=engagement)).distinct()
+    return qs.count()
+
+
+def meetings_to_review(*, user) -> QuerySet[CalendarMeeting]:
+    """Confirmed meetings the calendar changed or cancelled since: apply or keep, the consultant decides."""
+    return _loaded(access.calendar_meetings_for(user).filter(state=State.CONFIRMED).exclude(review="")
+                   ).order_by("-start", "-id")
+
+
+def ignored_meetings(*, user, limit: int = 20) -> list[CalendarMeeting]:
+    """The latest ignored meetings, to undo an ignore."""
+    return list(_loaded(access.calendar_meetings_for(user).filter(state=State.IGNORED))
+                .order_by("-updated_at", "-id")[:limit])
+
+
+def feeds_for(*, user) -> list[CalendarFeed]:
+    """The user's calendar subscriptions."""
+    return list(access.calendar_feeds_for(user).order_by("created_at", "id"))
+
+
+@dataclass
+class InboxSummary:
+    waiting: int
+    to_review: int
+    upcoming: int
+
+
+def inbox_summary(*, user) -> InboxSummary:
+    """Counts for the home page's calendar strip, in one query."""
+    now = timezone.now()
+    counts = access.calendar_meetings_for(user).aggregate(
+        waiting=Count("id", filter=Q(state=State.WAITING, start__lte=now)),
+        upcoming=Count("id", filter=Q(state=State.WAITING, start__gt=now)),
+        to_review=Count("id", filter=Q(state=State.CONFIRMED) & ~Q(review="")),
+    )
+    return InboxSummary(waiting=counts["waiting"], to_review=counts["to_review"], upcoming=counts["upcoming"])
