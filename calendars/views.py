@@ -62,8 +62,12 @@ def _back(request, default: str | None = None):
     return redirect(target)
 
 
-def inbox_context(request, *, engagement: Engagement | None = None, limit: int | None = None) -> dict:
-    """What ``calendars/_inbox.html`` shows: the meetings to confirm (all, or an engagement's)."""
+def inbox_context(request, *, engagement: Engagement | None = None, limit: int | None = None,
+                  upcoming: int | None = None) -> dict:
+    """What ``calendars/_inbox.html`` shows: the meetings to confirm (all, or an engagement's).
+
+    With ``limit`` (the home and engagement pages) the upcoming meetings are counted only when the
+    inbox has something to show, so an empty inbox costs those pages a single query."""
     meetings = selectors.meeting_inbox(user=request.user, engagement=engagement)
     if limit is not None:
         rows = list(meetings[:limit + 1])
@@ -73,10 +77,21 @@ def inbox_context(request, *, engagement: Engagement | None = None, limit: int |
     else:
         page = Paginator(meetings, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
         rows, more = list(page.object_list), False
+    if upcoming is None and (rows or limit is None):
+        upcoming = selectors.upcoming_count(user=request.user, engagement=engagement)
     return {"inbox_meetings": rows, "inbox_more": more, "inbox_page": page, "inbox_engagement": engagement,
-            "inbox_upcoming": selectors.upcoming_count(user=request.user, engagement=engagement),
+            "inbox_upcoming": upcoming or 0,
             "focus_choices": Session.Focus.choices, "side_choices": Side.choices,
             "inbox_next": request.get_full_path()}
+
+
+def home_context(request) -> dict:
+    """The calendar strip of the consultant's home: counts in one query, the inbox only when it has rows."""
+    summary = selectors.inbox_summary(user=request.user)
+    context = {"calendar_summary": summary}
+    if summary.waiting:
+        context.update(inbox_context(request, limit=HOME_INBOX_SIZE, upcoming=summary.upcoming))
+    return context
 
 
 @login_required

@@ -21,7 +21,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import access
-from calendars import selectors as calendar_selectors
 from calendars import views as calendar_views
 from engagements import selectors, services
 from engagements.forms import (
@@ -72,8 +71,7 @@ def home(request):
                     ("-last_session", _("Last session, longest ago first")), ("-flags", _("Most open flags")),
                     ("status", _("Status"))]
     return render(request, "engagements/home.html", {
-        **calendar_views.inbox_context(request, limit=calendar_views.HOME_INBOX_SIZE),
-        "calendar_summary": calendar_selectors.inbox_summary(user=request.user),
+        **calendar_views.home_context(request),
         "sort_choices": sort_choices,
         "page": page, "engagements": page.object_list, "columns": columns, "sort": sort,
         "include_closed": include_closed, "is_manager": access.can_manage_flags(request.user),
