@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -316,6 +317,49 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # will be delivered again: stop them rather than let two copies run (the Celery docs' advice).
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 
+# --- Cache ------------------------------------------------------------------------------------
+# What several processes must agree on (the API throttles' counters, the dashboard's page cache, the
+# trends) lives in the cache, so a deployment with a broker shares one in Redis: CACHE_URL, by
+# default the broker's Redis with the next database number (redis://redis:6379/0 -> …/1), so that
+# the cache's keys never mix with Celery's queues. Short timeouts, and config.cache turns a Redis that
+# does not answer into cache misses (logged once), never an error page. The embedded run keeps the
+# per-process memory cache. The sign-in lockout (django-axes) counts in the database, not here.
+
+
+def _cache_url(broker_url: str) -> str:
+    parts = urlsplit(broker_url)
+    if parts.scheme not in ("redis", "rediss"):
+        raise ImproperlyConfigured("REDIS_URL must be a redis:// or rediss:// URL to derive CACHE_URL from it; "
+                                   "or set CACHE_URL.")
+    path = parts.path.strip("/")
+    try:
+        database = int(path or 0)
+    except ValueError:
+        raise ImproperlyConfigured(f"REDIS_URL's database must be a number; got {path!r}.") from None
+    return urlunsplit(parts._replace(path=f"/{database + 1}"))
+
+
+CACHE_URL = env_str("CACHE_URL") or (_cache_url(env_str("REDIS_URL")) if env_str("REDIS_URL") else "")
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(f"CACHE_URL must be a redis://, rediss:// or unix:// URL; got {CACHE_URL!r}.")
+    CACHES = {
+        "default": {
+            "BACKEND": "config.cache.ResilientRedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "rapport"),
+            "OPTIONS": {
+                # Redis answers in a millisecond on the same network: half a second means it is not there.
+                "socket_connect_timeout": 0.5,
+                "socket_timeout": 0.5,
+                # After a failure, do not ask again for this long (each request would wait the timeout).
+                "DOWN_RETRY_SECONDS": 5,
+            },
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- REST framework ---------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -333,7 +377,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
-    # Throttles count in the default cache: give production a shared one, or each process counts alone.
+    # Throttles count in the default cache: shared in Redis when REDIS_URL is set (see Cache above).
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("API_ANON_RATE", "120/minute"),
         "token": env_str("API_TOKEN_RATE", "10/minute"),

@@ -18,8 +18,10 @@ language, time zone, day and query string, and checked against the ``PortfolioVe
 Both move after the commit, not inside it: a page built between the commit and the move is
 stored under the old numbers, and the single row is never locked for the length of a user's
 transaction. They live in the database, so every process (web, Celery worker, command) agrees
-on them whatever cache backend is configured: a per-process memory cache simply builds a page
-once per process. Entries expire after ``PAGE_CACHE_SECONDS`` in any case, a safety net for a
+on them whatever cache backend is configured: with ``REDIS_URL`` set the cache is shared in Redis
+(config/cache.py), so a page built by one web node is served by all of them; the embedded run's
+per-process memory cache simply builds a page once per process; and a Redis that does not answer
+makes every visit a miss, built from the database. Entries expire after ``PAGE_CACHE_SECONDS`` in any case, a safety net for a
 change made outside the application (a hand-written SQL fix, a restored backup).
 """
 
