@@ -60,10 +60,28 @@ def test_docker_compose_config_is_valid(tmp_path):
 def test_compose_declares_the_whole_stack_with_health_checks():
     spec = yaml.safe_load(COMPOSE.read_text())
     services = spec["services"]
-    assert set(services) == {"db", "redis", "web", "worker", "beat"}
+    assert set(services) == {"db", "redis", "migrate", "web", "proxy", "worker", "beat"}
     assert "healthcheck" in services["db"] and "healthcheck" in services["redis"]
     assert "--appendonly" in services["redis"]["command"] and "noeviction" in services["redis"]["command"]
-    assert set(spec["volumes"]) == {"pgdata", "redisdata"}
+    assert set(spec["volumes"]) == {"pgdata", "redisdata", "caddydata", "caddyconfig"}
+
+
+def test_web_nodes_scale_behind_the_proxy():
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    # `--scale web=3` needs no fixed host port and no container name on web; only the proxy is published.
+    assert "ports" not in services["web"] and "container_name" not in services["web"]
+    assert "container_name" not in services["worker"]
+    assert services["proxy"]["image"].startswith("caddy:")
+    assert {"80:80", "443:443"} <= set(services["proxy"]["ports"])
+    assert "./ops/Caddyfile:/etc/caddy/Caddyfile:ro" in services["proxy"]["volumes"]
+    caddyfile = (ROOT / "ops" / "Caddyfile").read_text()
+    assert "dynamic a web 8000" in caddyfile and "encode zstd gzip" in caddyfile
+    assert 'Cache-Control "public, max-age=31536000, immutable"' in caddyfile
+    # Migrations run once, before any node starts, not in parallel in every web container.
+    assert "migrate" not in " ".join(services["web"]["command"])
+    assert services["migrate"]["command"][-2:] == ["migrate", "--no-input"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
 
 
 def _free_port() -> int:
