@@ -21,8 +21,9 @@ transaction. They live in the database, so every process (web, Celery worker, co
 on them whatever cache backend is configured: with ``REDIS_URL`` set the cache is shared in Redis
 (config/cache.py), so a page built by one web node is served by all of them; the embedded run's
 per-process memory cache simply builds a page once per process; and a Redis that does not answer
-makes every visit a miss, built from the database. Entries expire after ``PAGE_CACHE_SECONDS`` in any case, a safety net for a
-change made outside the application (a hand-written SQL fix, a restored backup).
+makes every visit a miss, built from the database. Entries expire after ``PAGE_CACHE_SECONDS`` in
+any case, a safety net for a change made outside the application (a hand-written SQL fix, a
+restored backup).
 """
 
 from __future__ import annotations
