@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts import access
+from config.spreadsheets import csv_row, number_cell
 from dashboard import caching, selectors
 from dashboard.forms import FlagFilterForm, PortfolioFilterForm
 from health.conf import health_config
@@ -216,11 +217,6 @@ class _Echo:
         return value
 
 
-def _csv_number(value, digits=1):
-    """A number as the spreadsheet of the manager's language reads it (a decimal comma in French)."""
-    return "" if value is None else number_format(value, decimal_pos=digits)
-
-
 @require_GET
 @manager_required
 def export(request):
@@ -239,18 +235,19 @@ def export(request):
 
     def lines():
         # The byte order mark tells Excel the file is UTF-8 (else "Inès" opens as "InÃ¨s").
-        yield "\ufeff" + writer.writerow(header)
+        yield "\ufeff" + writer.writerow(csv_row(header))
         for row in rows.iterator(chunk_size=2000):
             days = row.days_since_session
             if days is not None and row.latest_on:
                 days += (today - row.latest_on).days
-            yield writer.writerow([
-                row.client.name, row.title, str(row.lead), row.get_status_display(), _csv_number(row.score),
-                _csv_number(row.change_30), _csv_number(row.change_90),
+            # Names and titles are typed by users: csv_row() keeps a spreadsheet from running them as formulas.
+            yield writer.writerow(csv_row([
+                row.client.name, row.title, str(row.lead), row.get_status_display(), number_cell(row.score, 1),
+                number_cell(row.change_30, 1), number_cell(row.change_90, 1),
                 str(modes.get(row.mode, row.mode or "")), str(states.get(row.state, row.state or "")),
-                _csv_number(row.depth, 3), _csv_number(row.balance, 3), "" if days is None else days,
+                number_cell(row.depth, 3), number_cell(row.balance, 3), days,
                 row.live_flags, row.latest_on.isoformat() if row.latest_on else "",
-            ])
+            ]))
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="portfolio-{today.isoformat()}.csv"'

