@@ -161,3 +161,14 @@ def test_an_update_without_the_version_read_is_refused_and_changes_nothing(consu
     assert error_body(response)["errors"]["version"]
     obj.refresh_from_db()
     assert (getattr(obj, field), obj.version) == ("Original", 1)
+
+
+@pytest.mark.parametrize("payload", ["[" * 100_000, '{"a":' * 100_000, "[" * 50_000 + "]" * 50_000])
+def test_a_body_nested_too_deeply_is_400_not_500(api, consultant, payload):
+    """F8: Python's JSON decoder raises RecursionError on deep nesting; the parser makes it a 400."""
+    response = api.generic("POST", reverse("api:token-obtain"), payload, content_type="application/json")
+    assert response.status_code == 400
+    assert error_body(response)["code"] == "parse_error"
+    response = client_for(consultant).generic("POST", reverse("api:session-list"), payload,
+                                              content_type="application/json")
+    assert response.status_code == 400
