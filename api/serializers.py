@@ -149,7 +149,9 @@ class SponsorSerializer(serializers.Serializer):
 class EngagementSerializer(RoleAwareSerializer):
     """An engagement with a client; closed through the `close` action."""
 
-    client = ScopedPrimaryKeyRelatedField(access.clients_for)
+    client = ScopedPrimaryKeyRelatedField(
+        access.clients_for, help_text=_("Set at creation. A PATCH naming another client is refused (400): close "
+                                        "the engagement and start one with the other client."))
     lead = ScopedPrimaryKeyRelatedField(firm_staff_for, required=False,
                                         help_text=_("Defaults to the person creating the engagement."))
     team = ScopedPrimaryKeyRelatedField(firm_staff_for, many=True, required=False,

@@ -36,6 +36,12 @@ class EngagementAdmin(SimpleHistoryAdmin):
                      "classes": ["collapse"]}),
     ]
 
+    def get_readonly_fields(self, request, obj=None):
+        # The client is chosen once (engagement_update() refuses a change): moving an engagement
+        # would show its milestones and session summaries to another client's users.
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "client"] if obj is not None else readonly
+
 
 @admin.register(Session)
 class SessionAdmin(SimpleHistoryAdmin):

@@ -68,8 +68,13 @@ def engagement_create(*, client, title: str, lead: User, start: dt.date, objecti
 
 
 def engagement_update(*, engagement: Engagement, team: Iterable[User] | None = None, **fields) -> Engagement:
-    """Change an engagement's details and, when given, its team (the lead stays on it)."""
+    """Change an engagement's details and, when given, its team (the lead stays on it); never its client."""
     allowed = {"title", "objectives", "start", "end", "status", "lead", "planned_cadence_days", "client"}
+    # The client is fixed at creation: moving an engagement would show its milestones, session
+    # summaries and contacts to another client's users. Naming the same client again is harmless.
+    if "client" in fields and getattr(fields["client"], "pk", fields["client"]) != engagement.client_id:
+        raise ValidationError({"client": _("An engagement's client cannot change after it is created. "
+                                           "Close this engagement and start one with the other client.")})
     was_closed = engagement.status == Engagement.Status.CLOSED
     for name, value in fields.items():
         if name not in allowed:
