@@ -37,7 +37,6 @@ from engagements import services as engagement_services
 from engagements.models import KPI, Side
 from feedback import services as feedback_services
 from health import services as health_services
-from health.services import request_rescore
 from portal import notifications as portal_notifications
 
 ID_ONLY = User.objects.only("id")
@@ -291,9 +290,7 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCr
         return engagement_services.session_update(session=session, version=data.pop("version", None), **data)
 
     def perform_destroy(self, session):
-        with transaction.atomic():
-            session.delete()
-            request_rescore(engagement_id=session.engagement_id)
+        engagement_services.session_delete(session=session)
 
 
 # --- Milestones -----------------------------------------------------------------------------------
@@ -337,17 +334,18 @@ class MilestoneViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Service
         return engagement_services.milestone_update(milestone=milestone, version=data.pop("version", None), **data)
 
     def perform_destroy(self, milestone):
-        with transaction.atomic():
-            milestone.delete()
-            request_rescore(engagement_id=milestone.engagement_id)
+        engagement_services.milestone_delete(milestone=milestone)
 
     @extend_schema(request=None, responses=serializers.MilestoneSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """The client approves the milestone (a proposed one becomes agreed)."""
+        milestone = self.get_object()
+        already_approved = milestone.approved_at is not None
         with refusals_as_conflicts(), transaction.atomic():
-            milestone = engagement_services.milestone_approve(milestone=self.get_object(), approved_by=request.user)
-            _tell_consultant(request, milestone, "approve")
+            milestone = engagement_services.milestone_approve(milestone=milestone, approved_by=request.user)
+            if not already_approved:  # approving twice changes nothing, and tells nobody again
+                _tell_consultant(request, milestone, "approve")
         return Response(self.read_serializer(milestone).data)
 
 
@@ -411,7 +409,10 @@ class KPIViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCreate
         return engagement_services.kpi_create(**data)
 
     def update_object(self, kpi, data):
-        return _save_validated(kpi, data)
+        return engagement_services.kpi_update(kpi=kpi, **data)
+
+    def perform_destroy(self, kpi):
+        engagement_services.kpi_delete(kpi=kpi)
 
 
 class KPIMeasurementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCreateMixin,
@@ -437,9 +438,7 @@ class KPIMeasurementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Se
                                                           value=data["value"], recorded_by=self.request.user)
 
     def perform_destroy(self, measurement):
-        with transaction.atomic():
-            measurement.delete()
-            request_rescore(engagement_id=measurement.kpi.engagement_id)
+        engagement_services.kpi_measurement_delete(measurement=measurement)
 
 
 # --- Feedback -------------------------------------------------------------------------------------

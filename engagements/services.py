@@ -45,6 +45,14 @@ def _side_of(user: User) -> str:
     return Side.CLIENT if user.role == Role.CLIENT else Side.CONSULTANT
 
 
+def _check_open(engagement: Engagement) -> None:
+    """A closed engagement is a record: nothing inside it changes any more, whichever door a write
+    comes in by (workspace, portal, API, admin action). Reopening it (its status) is the way back."""
+    if engagement.status == Engagement.Status.CLOSED:
+        raise ValidationError(_("This engagement is closed: its sessions, milestones, comments and KPIs can no "
+                                "longer change."))
+
+
 def _check_contacts_belong(engagement: Engagement, contacts: Iterable[Contact], field: str) -> list[Contact]:
     contacts = list(contacts)
     if any(contact.client_id != engagement.client_id for contact in contacts):
@@ -140,6 +148,7 @@ def session_log(*, engagement: Engagement, logged_by: User | None, start: dt.dat
                 consultants: Iterable[User] | None = None, client_attendees: Iterable[Contact] = (),
                 kpis_discussed: Iterable[KPI] = ()) -> Session:
     """Record a session with the client; the person logging it attends unless told otherwise."""
+    _check_open(engagement)
     session = Session(engagement=engagement, logged_by=logged_by, start=start, duration_minutes=duration_minutes,
                       focus=focus, channel=channel, initiated_by=initiated_by, advice_requested=advice_requested,
                       notes=notes, next_steps=next_steps, shared_with_client=shared_with_client,
@@ -163,6 +172,7 @@ def session_log(*, engagement: Engagement, logged_by: User | None, start: dt.dat
 def session_update(*, session: Session, version: int | None = None,
                    client_attendees: Iterable[Contact] | None = None, **fields) -> Session:
     """Edit a logged session; with ``version``, refuse to overwrite someone else's newer edit."""
+    _check_open(session.engagement)
     before = {name: getattr(session, name) for name in fields if name in _SESSION_FIELDS}
     for name, value in fields.items():
         if name not in _SESSION_FIELDS:
@@ -229,6 +239,7 @@ def milestone_create(*, engagement: Engagement, created_by: User, title: str,
                      client_owner: Contact | None = None, shared_with_client: bool = True,
                      approval_requested: bool = False) -> Milestone:
     """Add a milestone on the firm's side."""
+    _check_open(engagement)
     milestone = Milestone(engagement=engagement, title=title.strip(), phase=phase, description=description,
                           due_date=due_date, proposed_by=Side.CONSULTANT,
                           consultant_owner=consultant_owner or created_by, client_owner=client_owner,
@@ -247,6 +258,7 @@ def milestone_propose(*, engagement: Engagement, proposed_by: User, title: str,
                       phase: str = Milestone.Phase.ACTION, description: str = "",
                       due_date: dt.date | None = None) -> Milestone:
     """The client proposes a milestone: it arrives as ``proposed`` for the consultants to agree."""
+    _check_open(engagement)
     contact = proposed_by.client_contact
     if contact is None or contact.client_id != engagement.client_id:
         raise ValidationError(_("Only a contact of this client can propose a milestone here."))
@@ -263,6 +275,7 @@ def milestone_propose(*, engagement: Engagement, proposed_by: User, title: str,
 
 def milestone_update(*, milestone: Milestone, version: int | None = None, **fields) -> Milestone:
     """Edit a milestone; with ``version``, an edit based on a stale copy raises ``EditConflict``."""
+    _check_open(milestone.engagement)
     before = {name: getattr(milestone, name) for name in fields if name in _MILESTONE_FIELDS}
     for name, value in fields.items():
         if name not in _MILESTONE_FIELDS:
@@ -289,6 +302,7 @@ def milestone_set_status(*, milestone: Milestone, status: str, version: int | No
 
 def milestone_reorder(*, engagement: Engagement, milestone_ids: list[int]) -> None:
     """Put the engagement's milestones in the given order; ids of other engagements are refused."""
+    _check_open(engagement)
     milestones = list(engagement.milestones.filter(pk__in=milestone_ids))
     if len(milestones) != len(set(milestone_ids)):
         raise ValidationError(_("Some milestones do not belong to this engagement."))
@@ -299,12 +313,16 @@ def milestone_reorder(*, engagement: Engagement, milestone_ids: list[int]) -> No
 
 
 def milestone_approve(*, milestone: Milestone, approved_by: User) -> Milestone:
-    """The client approves a milestone shared with them."""
+    """The client approves a milestone the consultants asked them to approve; approving twice changes nothing."""
     contact = approved_by.client_contact
     if contact is None or contact.client_id != milestone.engagement.client_id or not milestone.shared_with_client:
         raise ValidationError(_("Only a contact of this client can approve this milestone."))
     if milestone.approved_at is not None:
         return milestone
+    _check_open(milestone.engagement)
+    # Only on request: a client's own proposal is agreed by the consultants, not approved by its author.
+    if not milestone.approval_requested:
+        raise ValidationError(_("This milestone is not awaiting your approval."))
     milestone.approved_at = timezone.now()
     milestone.approved_by = contact
     milestone.approval_requested = False
@@ -318,6 +336,7 @@ def milestone_approve(*, milestone: Milestone, approved_by: User) -> Milestone:
 
 def milestone_comment_add(*, milestone: Milestone, author: User, text: str) -> MilestoneComment:
     """Add a comment to a milestone's thread; the side is taken from the author."""
+    _check_open(milestone.engagement)
     comment = MilestoneComment(milestone=milestone, author=author, side=_side_of(author), text=text.strip(),
                                created_at=timezone.now())
     comment.full_clean()
@@ -332,6 +351,7 @@ def milestone_comment_add(*, milestone: Milestone, author: User, text: str) -> M
 def kpi_create(*, engagement: Engagement, name: str, unit: str = "", target: Decimal | None = None,
                direction: str = KPI.Direction.HIGHER_IS_BETTER, shared_with_client: bool = True) -> KPI:
     """Track a new KPI on an engagement."""
+    _check_open(engagement)
     kpi = KPI(engagement=engagement, name=name.strip(), unit=unit, target=target, direction=direction,
               shared_with_client=shared_with_client)
     kpi.full_clean()
@@ -342,6 +362,7 @@ def kpi_create(*, engagement: Engagement, name: str, unit: str = "", target: Dec
 def kpi_measurement_record(*, kpi: KPI, date: dt.date, value: Decimal,
                            recorded_by: User | None = None) -> KPIMeasurement:
     """Record a KPI's value on a date; recording the same date again corrects the value."""
+    _check_open(kpi.engagement)
     measurement = KPIMeasurement(kpi=kpi, date=date, value=value, recorded_by=recorded_by)
     measurement.full_clean(validate_unique=False, validate_constraints=False)
     with transaction.atomic():
@@ -350,6 +371,19 @@ def kpi_measurement_record(*, kpi: KPI, date: dt.date, value: Decimal,
         )
         request_rescore(engagement_id=kpi.engagement_id)
     return measurement
+
+
+def kpi_update(*, kpi: KPI, **fields) -> KPI:
+    """Change a KPI's name, unit, target, direction or sharing."""
+    _check_open(kpi.engagement)
+    allowed = {"name", "unit", "target", "direction", "shared_with_client"}
+    for name, value in fields.items():
+        if name not in allowed:
+            raise TypeError(f"kpi_update() got an unexpected field {name!r}")
+        setattr(kpi, name, value.strip() if name == "name" else value)
+    kpi.full_clean()
+    kpi.save()
+    return kpi
 
 
 # --- Planned breaks -------------------------------------------------------------------------------
@@ -389,6 +423,40 @@ def planned_break_delete(*, planned_break: PlannedBreak, user: User | None) -> N
         request_rescore(engagement_id=engagement_id)
 
 
+# --- Deletions (the API's DELETE; the pages never delete) ------------------------------------------
+
+def session_delete(*, session: Session) -> None:
+    """Delete a session logged by mistake; the engagement is rescored."""
+    _check_open(session.engagement)
+    with transaction.atomic():
+        session.delete()
+        request_rescore(engagement_id=session.engagement_id)
+
+
+def milestone_delete(*, milestone: Milestone) -> None:
+    """Delete a milestone (and its thread); the engagement is rescored."""
+    _check_open(milestone.engagement)
+    with transaction.atomic():
+        milestone.delete()
+        request_rescore(engagement_id=milestone.engagement_id)
+
+
+def kpi_delete(*, kpi: KPI) -> None:
+    """Stop tracking a KPI, with its measurements."""
+    _check_open(kpi.engagement)
+    with transaction.atomic():
+        kpi.delete()
+        request_rescore(engagement_id=kpi.engagement_id)
+
+
+def kpi_measurement_delete(*, measurement: KPIMeasurement) -> None:
+    """Delete a KPI value recorded by mistake; the engagement is rescored."""
+    _check_open(measurement.kpi.engagement)
+    with transaction.atomic():
+        measurement.delete()
+        request_rescore(engagement_id=measurement.kpi.engagement_id)
+
+
 # --- Client actions from the portal ---------------------------------------------------------------
 
 def _check_client_may_act(milestone: Milestone, user: User) -> Contact:
@@ -396,6 +464,7 @@ def _check_client_may_act(milestone: Milestone, user: User) -> Contact:
     contact = user.client_contact
     if contact is None or contact.client_id != milestone.engagement.client_id or not milestone.shared_with_client:
         raise ValidationError(_("Only a contact of this client can act on this milestone."))
+    _check_open(milestone.engagement)
     return contact
 
 

@@ -161,8 +161,6 @@ def portal_milestone_approve(*, milestone: Milestone, user: User, base_url: str 
     """A client approves a milestone that awaits their approval; approving twice changes nothing."""
     if milestone.approved_at is not None:
         return milestone
-    if not milestone.approval_requested:
-        raise ValidationError(_("This milestone is not awaiting your approval."))
     try:
         with transaction.atomic():
             engagement_services.milestone_approve(milestone=milestone, approved_by=user)

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import access
 from accounts.models import Role
-from engagements.models import Milestone
+from engagements.models import Engagement, Milestone
 from feedback.models import PulseRequest
 from feedback.services import pulse_answer
 from portal import selectors, services
@@ -138,11 +138,13 @@ def _thread_context(request, milestone, *, comment_form=None, page_number=None) 
     paginator = Paginator(selectors.milestone_thread(milestone), COMMENTS_PER_PAGE)
     page = paginator.get_page(page_number or request.GET.get("page") or paginator.num_pages)
     contact = request.user.client_contact
+    # A closed engagement is a record (the services refuse changes): offer no action on it.
+    closed = milestone.engagement.status == Engagement.Status.CLOSED
     return {
         "milestone": milestone, "comments": page, "form_token": _issue_form_token(request),
-        "comment_form": comment_form or CommentForm(),
-        "awaiting_approval": milestone.approval_requested and milestone.approved_at is None,
-        "may_complete": (contact is not None and milestone.client_owner_id == contact.pk
+        "comment_form": comment_form or CommentForm(), "engagement_closed": closed,
+        "awaiting_approval": milestone.approval_requested and milestone.approved_at is None and not closed,
+        "may_complete": (not closed and contact is not None and milestone.client_owner_id == contact.pk
                          and milestone.status in (Milestone.Status.AGREED, Milestone.Status.IN_PROGRESS,
                                                   Milestone.Status.BLOCKED)),
     }

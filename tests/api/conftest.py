@@ -62,7 +62,7 @@ def world(engagement, consultant, client_user, other_client_user, other_consulta
     shared_session = factories.SessionFactory(engagement=engagement, shared_with_client=True, notes="Private notes",
                                               next_steps="Send the plan", sentiment=4)
     private_session = factories.SessionFactory(engagement=engagement, shared_with_client=False)
-    milestone = factories.MilestoneFactory(engagement=engagement, shared_with_client=True)
+    milestone = factories.MilestoneFactory(engagement=engagement, shared_with_client=True, approval_requested=True)
     private_milestone = factories.MilestoneFactory(engagement=engagement, shared_with_client=False)
     comment = factories.MilestoneCommentFactory(milestone=milestone, author=consultant)
     kpi = factories.KPIFactory(engagement=engagement, name="Conversion")

@@ -107,21 +107,24 @@ def test_reordering_refuses_milestones_of_another_engagement(engagement, consult
         milestone_reorder(engagement=engagement, milestone_ids=[mine.pk, other.pk])
 
 
-def test_a_client_proposes_and_approves_as_the_client_side(engagement, client_user):
+def test_a_client_proposes_and_approves_once_asked_as_the_client_side(engagement, client_user):
     proposal = milestone_propose(engagement=engagement, proposed_by=client_user, title="Add a store pilot")
     assert proposal.status == Milestone.Status.PROPOSED
     assert proposal.proposed_by == Side.CLIENT and proposal.shared_with_client
+    with pytest.raises(ValidationError, match="not awaiting your approval"):
+        milestone_approve(milestone=proposal, approved_by=client_user)  # their own proposal: the team agrees it
 
+    proposal = milestone_update(milestone=proposal, approval_requested=True)
     milestone_approve(milestone=proposal, approved_by=client_user)
     proposal.refresh_from_db()
     assert proposal.approved_at is not None and proposal.approved_by == client_user.contact
-    assert proposal.status == Milestone.Status.AGREED
+    assert proposal.status == Milestone.Status.AGREED and not proposal.approval_requested
 
 
 def test_a_client_of_another_company_cannot_propose_or_approve(engagement, other_client_user):
     with pytest.raises(ValidationError):
         milestone_propose(engagement=engagement, proposed_by=other_client_user, title="Sneaky")
-    milestone = factories.MilestoneFactory(engagement=engagement)
+    milestone = factories.MilestoneFactory(engagement=engagement, approval_requested=True)
     with pytest.raises(ValidationError):
         milestone_approve(milestone=milestone, approved_by=other_client_user)
 

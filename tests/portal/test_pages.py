@@ -301,3 +301,20 @@ def test_comment_counts_in_the_board_match_the_thread(client, client_user, consu
                          created_at=timezone.now()) for index in range(3)])
     client.force_login(client_user)
     assert "3 comments" in client.get(reverse("portal:home")).content.decode()
+
+
+def test_a_closed_engagements_milestone_is_a_record_offering_no_action(client, client_user, world):
+    from engagements.models import Engagement
+
+    Engagement.objects.filter(pk=world.engagement.pk).update(status=Engagement.Status.CLOSED,
+                                                            closure_reason="completed")
+    client.force_login(client_user)
+    response = client.get(reverse("portal:milestone", args=[world.awaiting.pk]))
+    content = response.content.decode()
+    assert response.status_code == 200 and "kept as a record" in content
+    assert "Post comment" not in content and "Approve" not in content and "Mark as done" not in content
+    # Posted anyway (an old tab): refused by the service, nothing stored, the page says why.
+    approve = client.post(reverse("portal:milestone_approve", args=[world.awaiting.pk]), follow=True)
+    assert "engagement is closed" in approve.content.decode()
+    world.awaiting.refresh_from_db()
+    assert world.awaiting.approved_at is None and not MilestoneComment.objects.filter(milestone=world.awaiting)
