@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from api import views
+from calendars import api as calendar_api
 
 app_name = "api"
 
@@ -21,6 +22,9 @@ router.register("feedback-responses", views.FeedbackResponseViewSet, basename="f
 router.register("pulses", views.PulseViewSet, basename="pulse")
 router.register("health-snapshots", views.HealthSnapshotViewSet, basename="health-snapshot")
 router.register("flags", views.FlagViewSet, basename="flag")
+router.register("calendar/meetings", calendar_api.CalendarMeetingViewSet, basename="calendar-meeting")
+router.register("calendar/imports", calendar_api.CalendarImportViewSet, basename="calendar-import")
+router.register("calendar/feeds", calendar_api.CalendarFeedViewSet, basename="calendar-feed")
 
 urlpatterns = [
     path("auth/token/", views.TokenObtainView.as_view(), name="token-obtain"),

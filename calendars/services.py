@@ -439,7 +439,7 @@ def meeting_remove_session(*, meeting: CalendarMeeting, user: User) -> CalendarM
 # --- Feeds ----------------------------------------------------------------------------------------
 
 def feed_create(*, owner: User, url: str, name: str = "") -> CalendarFeed:
-    """Subscribe to a calendar by its private address; the first read is queued after commit."""
+    """Subscribe to a calendar by its private address; it is due for reading at once."""
     if not owner.is_firm_staff:
         raise ValidationError(_("Only consultants and managers can subscribe to a calendar."))
     url = fetch.normalise_url(url)
@@ -453,12 +453,10 @@ def feed_create(*, owner: User, url: str, name: str = "") -> CalendarFeed:
         raise ValidationError(_("You can subscribe to at most %(count)s calendars.") % {"count": MAX_FEEDS_PER_OWNER})
     if CalendarFeed.objects.filter(owner=owner, url=url).exists():
         raise ValidationError({"url": _("You already subscribe to this calendar.")})
+    # Due at once: the scheduler reads it within minutes (the page reads it right away).
     feed = CalendarFeed(owner=owner, url=url, name=name.strip()[:100], next_poll_at=timezone.now())
     feed.full_clean()
     feed.save()
-    from calendars.tasks import poll_feed  # tasks import this module
-
-    transaction.on_commit(lambda: poll_feed.delay(feed.pk))
     return feed
 
 

@@ -150,12 +150,14 @@ def feed_add(request):
     form = FeedForm(request.POST)
     if form.is_valid():
         try:
-            services.feed_create(owner=request.user, url=form.cleaned_data["url"], name=form.cleaned_data["name"])
+            feed = services.feed_create(owner=request.user, url=form.cleaned_data["url"],
+                                        name=form.cleaned_data["name"])
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, _("Subscribed. The calendar is read now and every %(minutes)s minutes.")
+            messages.success(request, _("Subscribed. The calendar is read every %(minutes)s minutes.")
                              % {"minutes": settings.CALENDAR_POLL_MINUTES})
+            _read_now(request, feed)
     else:
         messages.error(request, _("Enter the calendar's address."))
     return redirect(reverse("calendars:page") + "#feeds")
@@ -179,14 +181,17 @@ def feed_delete(request, pk):
 @require_POST
 def feed_refresh(request, pk):
     """Read a subscribed calendar now."""
-    feed = _feed_or_404(request, pk)
+    _read_now(request, _feed_or_404(request, pk))
+    return redirect(reverse("calendars:page") + "#feeds")
+
+
+def _read_now(request, feed) -> None:
     summary = services.feed_poll_now(feed=feed)
     feed.refresh_from_db()
     if summary is None:
         messages.error(request, feed.last_error or _("The calendar could not be read now; try again in a minute."))
     else:
         messages.success(request, _summary_message(summary))
-    return redirect(reverse("calendars:page") + "#feeds")
 
 
 # --- Meetings ------------------------------------------------------------------------------------

@@ -394,7 +394,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"SideEnum": "engagements.models.Side"},
+    "ENUM_NAME_OVERRIDES": {"SideEnum": "engagements.models.Side", "FocusEnum": "engagements.models.Session.Focus",
+                            "ChannelEnum": "engagements.models.Session.Channel"},
 }
 
 # --- Logging ----------------------------------------------------------------------------------

@@ -52,6 +52,10 @@ class World:
     consultant_token: object
     snapshot: object
     flag: object
+    meeting: object          # the consultant's meeting to confirm (waiting), from their calendar
+    ignored_meeting: object
+    changed_meeting: object  # confirmed, then moved in the calendar: to review
+    feed: object             # the consultant's subscribed calendar
 
 
 @pytest.fixture
@@ -73,7 +77,34 @@ def world(engagement, consultant, client_user, other_client_user, other_consulta
     token, _key = ApiToken.objects.issue(user=consultant, name="CRM")
     snapshot = factories.HealthSnapshotFactory(engagement=engagement)
     flag = factories.FlagFactory(engagement=engagement)
+    meeting, ignored_meeting, changed_meeting, feed = _calendar(consultant, engagement, sponsor)
     return World(engagement=engagement, sponsor=sponsor, shared_session=shared_session,
                  private_session=private_session, milestone=milestone, private_milestone=private_milestone,
                  comment=comment, kpi=kpi, measurement=measurement, pulse=pulse, feedback=feedback,
-                 consultant_token=token, snapshot=snapshot, flag=flag)
+                 consultant_token=token, snapshot=snapshot, flag=flag, meeting=meeting,
+                 ignored_meeting=ignored_meeting, changed_meeting=changed_meeting, feed=feed)
+
+
+def _calendar(consultant, engagement, contact):
+    """The consultant's calendar: three meetings with the sponsor, in the states the API acts on."""
+    from calendars.models import CalendarFeed, CalendarMeeting  # noqa: PLC0415
+    from calendars.services import meeting_confirm  # noqa: PLC0415
+
+    def meeting(uid, days_ago, **fields):
+        row = CalendarMeeting.objects.create(
+            owner=consultant, identity=uid.ljust(64, "0"), uid=uid, title="Steering committee",
+            start=timezone.now() - dt.timedelta(days=days_ago), duration_minutes=60, engagement=engagement,
+            suggested_focus="strategy", attendee_emails=[contact.email], **fields)
+        row.candidate_engagements.set([engagement])
+        row.contacts.set([contact])
+        return row
+
+    waiting = meeting("waiting", 2)
+    ignored = meeting("ignored", 3, state=CalendarMeeting.State.IGNORED)
+    changed = meeting("changed", 4)
+    meeting_confirm(meeting=changed, user=consultant, focus="strategy")
+    CalendarMeeting.objects.filter(pk=changed.pk).update(review=CalendarMeeting.Review.CHANGED,
+                                                         duration_minutes=90)
+    feed = CalendarFeed.objects.create(owner=consultant, url="https://calendar.example.com/secret-abc/basic.ics",
+                                       name="Outlook")
+    return waiting, ignored, changed, feed

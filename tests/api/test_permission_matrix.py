@@ -143,6 +143,28 @@ MATRIX = [
     Row("flag-dismiss", "post", (401, 403, 403, 200, 403, 403), kwargs=pk("flag"), body=lambda w: {}),
     Row("flag-assign", "post", (401, 403, 403, 200, 403, 403), kwargs=pk("flag"),
         body=lambda w: {"owner": w.engagement.lead_id}),
+
+    # A calendar is personal: each consultant or manager sees and confirms only their own meetings
+    # and subscriptions (a manager included); client users have none.
+    Row("calendar-meeting-list", "get", (401, 200, 200, 200, 403, 403)),
+    Row("calendar-meeting-detail", "get", (401, 200, 404, 404, 403, 403), kwargs=pk("meeting")),
+    Row("calendar-meeting-confirm", "post", (401, 200, 404, 404, 403, 403), kwargs=pk("meeting"),
+        body=lambda w: {"focus": "advisory"}),
+    # Someone else's meeting in a body is "does not exist" (400), as if it were not there.
+    Row("calendar-meeting-confirm-many", "post", (401, 200, 400, 400, 403, 403),
+        body=lambda w: {"meetings": [{"id": w.meeting.pk, "focus": "advisory"}]}),
+    Row("calendar-meeting-ignore", "post", (401, 200, 404, 404, 403, 403), kwargs=pk("meeting")),
+    Row("calendar-meeting-restore", "post", (401, 200, 404, 404, 403, 403), kwargs=pk("ignored_meeting")),
+    Row("calendar-meeting-apply-change", "post", (401, 200, 404, 404, 403, 403), kwargs=pk("changed_meeting")),
+    Row("calendar-meeting-keep-session", "post", (401, 200, 404, 404, 403, 403), kwargs=pk("changed_meeting")),
+    # Anyone of the firm may import into their own calendar.
+    Row("calendar-import-list", "post", (401, 200, 200, 200, 403, 403),
+        body=lambda w: {"content": "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nEND:VCALENDAR\r\n"}),
+    Row("calendar-feed-list", "get", (401, 200, 200, 200, 403, 403)),
+    Row("calendar-feed-list", "post", (401, 201, 201, 201, 403, 403),
+        body=lambda w: {"url": "https://calendar.example.com/other-secret/calendar.ics", "name": "Google"}),
+    Row("calendar-feed-detail", "get", (401, 200, 404, 404, 403, 403), kwargs=pk("feed")),
+    Row("calendar-feed-detail", "delete", (401, 204, 404, 404, 403, 403), kwargs=pk("feed")),
 ]
 
 

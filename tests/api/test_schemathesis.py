@@ -42,6 +42,12 @@ STAFF_ONLY_OPERATIONS = [
     "feedback_responses_create", "pulses_create",
     "flags_acknowledge_create", "flags_assign_create", "flags_dismiss_create", "flags_resolve_create",
     "flags_snooze_create",
+    # A calendar is firm staff's own: client users get 403 on every calendar operation.
+    "calendar_feeds_list", "calendar_feeds_create", "calendar_feeds_retrieve", "calendar_feeds_destroy",
+    "calendar_imports_create", "calendar_meetings_list", "calendar_meetings_retrieve",
+    "calendar_meetings_apply_change_create", "calendar_meetings_confirm_create",
+    "calendar_meetings_ignore_create", "calendar_meetings_keep_session_create",
+    "calendar_meetings_restore_create", "calendar_meetings_confirm_many_create",
 ]
 
 

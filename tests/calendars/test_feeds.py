@@ -166,8 +166,7 @@ def test_only_http_and_https_addresses_are_accepted(firm, url):
     assert not CalendarFeed.objects.exists()
 
 
-def test_webcal_addresses_are_read_as_https(firm, monkeypatch):
-    monkeypatch.setattr("calendars.tasks.poll_feed.delay", lambda feed_id: None)
+def test_webcal_addresses_are_read_as_https(firm):
     feed = services.feed_create(owner=firm.consultant, url="webcal://p01-calendars.example.com/published/2/abc")
     assert feed.url.startswith("https://")
 

@@ -9,7 +9,7 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from calendars import services
+from calendars import fetch, services
 from calendars.models import CalendarFeed, CalendarMeeting
 from engagements.models import Session
 from tests import factories
@@ -149,11 +149,15 @@ def test_client_users_have_no_calendar_page(client, firm):
 
 def test_a_feed_address_is_shown_masked_and_only_to_its_owner(signed_in, firm, other_consultant, client,
                                                               settings, monkeypatch):
-    monkeypatch.setattr("calendars.tasks.poll_feed.delay", lambda feed_id: None)
+    def unreachable(url, **kwargs):
+        raise fetch.FeedError("The calendar server could not be reached.")
+
+    monkeypatch.setattr(fetch, "fetch_feed", unreachable)
     secret = "https://calendar.example.com/owa/calendar/0123456789abcdef-secret/reachcalendar.ics"
     response = signed_in.post(reverse("calendars:feed_add"), {"url": secret, "name": "Outlook"}, follow=True)
     page = response.content.decode()
     assert secret not in page and "https://calendar.example.com/….ics" in page
+    assert "Last error: The calendar server could not be reached." in page
     feed = CalendarFeed.objects.get()
     client.force_login(other_consultant)
     assert client.post(reverse("calendars:feed_delete", args=[feed.pk])).status_code == 404
