@@ -173,8 +173,10 @@ class MilestoneForm(WorkspaceForm):
                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
                                   help_text=_("Markdown."))
-    consultant_owner = forms.ModelChoiceField(label=_("Our owner"), queryset=User.objects.none(), required=False)
-    client_owner = forms.ModelChoiceField(label=_("Client owner"), queryset=Contact.objects.none(), required=False)
+    consultant_owner = forms.ModelChoiceField(label=_("Our owner"), queryset=User.objects.none(), required=False,
+                                              empty_label=_("Nobody yet"))
+    client_owner = forms.ModelChoiceField(label=_("Their owner (client side)"), queryset=Contact.objects.none(),
+                                          required=False, empty_label=_("Nobody yet"))
     client_owner.label_from_instance = lambda contact: contact.name
     shared_with_client = forms.BooleanField(label=_("Shared with the client"), required=False, initial=True)
     approval_requested = forms.BooleanField(label=_("Ask the client to approve it"), required=False)

@@ -238,7 +238,10 @@ def milestone_create(*, engagement: Engagement, created_by: User, title: str,
                      status: str = Milestone.Status.AGREED, consultant_owner: User | None = None,
                      client_owner: Contact | None = None, shared_with_client: bool = True,
                      approval_requested: bool = False) -> Milestone:
-    """Add a milestone on the firm's side."""
+    """Add a milestone on the firm's side. One sent for the client's approval is not agreed yet: it
+    starts as proposed, and the client's approval makes it agreed."""
+    if approval_requested and status == Milestone.Status.AGREED:
+        status = Milestone.Status.PROPOSED
     _check_open(engagement)
     milestone = Milestone(engagement=engagement, title=title.strip(), phase=phase, description=description,
                           due_date=due_date, proposed_by=Side.CONSULTANT,

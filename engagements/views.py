@@ -95,7 +95,8 @@ def _board_context(request, engagement: Engagement, *, form: MilestoneForm | Non
     milestones = list(selectors.engagement_milestones(user=request.user, engagement=engagement))
     if form is None:
         form = MilestoneForm(user=request.user, engagement=engagement,
-                             initial={"phase": Milestone.Phase.ACTION, "status": Milestone.Status.AGREED,
+                             # A new milestone is a proposal until it is agreed with the client.
+                             initial={"phase": Milestone.Phase.ACTION, "status": Milestone.Status.PROPOSED,
                                       "shared_with_client": True, "consultant_owner": request.user.pk})
     return {"engagement": engagement, "board": selectors.milestone_board(milestones),
             "milestone_count": len(milestones), "milestone_form": form, "board_error": board_error,

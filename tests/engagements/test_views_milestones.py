@@ -138,7 +138,7 @@ def test_client_approvals_are_shown_on_the_card(client, consultant, engagement, 
     client.force_login(consultant)
     content = client.get(reverse("engagements:detail", args=[engagement.pk])).content.decode()
     assert f"Approved by {client_user.contact.name}" in content
-    assert "Awaiting the client&#x27;s approval" in content or "Awaiting the client's approval" in content
+    assert "Waiting for the client's approval" in content
     assert waiting.title in content
 
 
@@ -148,3 +148,27 @@ def test_someone_elses_milestone_is_a_404(client, other_consultant, engagement):
     for name in ("milestone_status", "milestone_move", "milestone_comment"):
         assert client.post(reverse(f"engagements:{name}", args=[milestone.pk]), {}).status_code == 404
     assert client.get(reverse("engagements:milestone_edit", args=[milestone.pk])).status_code == 404
+
+
+def test_the_add_form_proposes_and_names_an_empty_owner(client, consultant, engagement):
+    client.force_login(consultant)
+    content = client.get(reverse("engagements:detail", args=[engagement.pk])).content.decode()
+    form = content.split('class="add-milestone"')[1].split("</form>")[0]
+    assert '<option value="proposed" selected>' in form
+    assert "---------" not in form and '<option value="" selected>Nobody yet</option>' in form
+
+
+def test_a_milestone_sent_for_approval_is_proposed_until_the_client_approves(client, consultant, engagement,
+                                                                             client_user):
+    client.force_login(consultant)
+    client.post(reverse("engagements:milestone_create", args=[engagement.pk]),
+                prefixed({"title": "Pilot scope", "phase": "action", "status": "agreed",
+                          "shared_with_client": "on", "approval_requested": "on"}), HTTP_HX_REQUEST="true")
+    milestone = Milestone.objects.get()
+    assert milestone.status == "proposed" and milestone.approval_requested
+    client.force_login(client_user)
+    page = client.get(reverse("portal:milestone", args=[milestone.pk])).content.decode()
+    assert "Waiting for your approval" in page and ">Agreed<" not in page
+    services.milestone_approve(milestone=milestone, approved_by=client_user)
+    milestone.refresh_from_db()
+    assert milestone.status == "agreed"

@@ -29,7 +29,7 @@ def test_home_shows_shared_milestones_by_phase_and_what_waits_for_the_client(cli
     content = client.get(reverse("portal:home")).content.decode()
     assert "Your engagements with us" in content
     assert "Target model v2" in content and "Pilot launch" in content
-    assert "Waiting for you" in content and "Awaits your approval" in content
+    assert "Waiting for you" in content and "Waiting for your approval" in content
     assert reverse("portal:pulse", args=[world.pulse.pk]) in content
     board = content[content.index('class="board"'):]
     assert board.index("Reflection") < board.index("Target model v2") < board.index("Action") < board.index("Pilot")
