@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import logging
+import re
 import sys
 
 # Attributes every LogRecord has; anything else was passed in ``extra=`` and goes into the line.
@@ -42,3 +43,33 @@ class StdoutHandler(logging.StreamHandler):
     @stream.setter
     def stream(self, value):  # StreamHandler.__init__ and setStream assign it; the property ignores them
         pass
+
+
+# Paths whose last segment is a secret: password-reset, portal invitation and pulse links. The
+# id before it stays (it helps to follow a problem), the token becomes "[redacted]". Django's
+# own reset form swaps its token for "set-password", which is no secret.
+_TOKEN_PATH = re.compile(
+    r"(/(?:accounts/password/reset|portal/invitation|portal/pulse)/[^/\s?#'\"]+/)(?!set-password/)[^/\s?#'\"]+")
+
+
+def redact_tokens(text: str) -> str:
+    """``text`` with the token of any password-reset, invitation or pulse link replaced."""
+    return _TOKEN_PATH.sub(r"\1[redacted]", text)
+
+
+class RedactTokensFilter(logging.Filter):
+    """Keep link tokens out of log lines: the message, and any extra field (a path, a request)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact_tokens(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        for key, value in list(vars(record).items()):
+            if key in _STANDARD or value is None or isinstance(value, int | float | bool):
+                continue
+            text = value if isinstance(value, str) else str(value)
+            clean = redact_tokens(text)
+            if clean != text:
+                setattr(record, key, clean)
+        return True

@@ -408,10 +408,16 @@ LOGGING = {
         "json": {"()": "config.logging.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "config.logging.StdoutHandler",
+    # Password-reset, invitation and pulse links never reach the log with their tokens.
+    "filters": {"redact_tokens": {"()": "config.logging.RedactTokensFilter"}},
+    "handlers": {"console": {"class": "config.logging.StdoutHandler", "filters": ["redact_tokens"],
                              "formatter": env_str("LOG_FORMAT", "text" if DEBUG or EMBEDDED else "json")}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # Django's own handlers (the console one in DEBUG, runserver's request lines) would bypass the
+    # filter above: their records go to the root handler instead.
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True},
+                "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+                "django.db.backends": {"level": "WARNING"}},
 }
 
 # --- Security ---------------------------------------------------------------------------------

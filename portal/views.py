@@ -298,14 +298,43 @@ def pulse(request, pk):
     return _answer_pulse(request, pulse, template_context={"signed_in": True})
 
 
+# --- E-mailed links: the token is swapped for a session value on first use ------------------------
+# As Django's password reset does: the first GET of a link with a valid token keeps the token in
+# the session and redirects to the same URL with this placeholder instead, so the token stays out
+# of the pages' URLs (history, Referer headers, the access log of every later request).
+_LINK_TOKENS = "portal_link_tokens"
+LINK_IN_SESSION = "continue"
+
+
+def _link_token(request, kind: str, uidb64: str, token: str) -> str:
+    """The link's token: from the URL, or from the session once the URL no longer carries it."""
+    if token == LINK_IN_SESSION:
+        return request.session.get(_LINK_TOKENS, {}).get(f"{kind}:{uidb64}", "")
+    return token
+
+
+def _swap_token_for_session(request, kind: str, url_name: str, uidb64: str, token: str):
+    """On the first GET of a valid link, remember its token and redirect to the URL without it."""
+    if request.method != "GET" or token == LINK_IN_SESSION:
+        return None
+    tokens = request.session.get(_LINK_TOKENS, {})
+    tokens[f"{kind}:{uidb64}"] = token
+    request.session[_LINK_TOKENS] = dict(list(tokens.items())[-10:])
+    return redirect(url_name, uidb64=uidb64, token=LINK_IN_SESSION)
+
+
 def pulse_link(request, uidb64, token):
     """Answer one pulse from the e-mailed link, without signing in: the link authorises that pulse only."""
     pk = decode_pk(uidb64)
     pulse = (PulseRequest.objects.select_related("engagement__client", "contact", "session").filter(pk=pk).first()
              if pk else None)
-    if pulse is None or not pulse.contact.active or not pulse_tokens.check_token(pulse, token):
+    secret = _link_token(request, "pulse", uidb64, token)
+    if pulse is None or not pulse.contact.active or not pulse_tokens.check_token(pulse, secret):
         return render(request, "portal/link_problem.html", {"message": str(services.LINK_PROBLEMS["invalid"])},
                       status=404)
+    swapped = _swap_token_for_session(request, "pulse", "portal:pulse_link", uidb64, token)
+    if swapped is not None:
+        return swapped
     return _answer_pulse(request, pulse, template_context={"signed_in": False})
 
 
@@ -316,9 +345,13 @@ def invitation_accept(request, uidb64, token):
     pk = decode_pk(uidb64)
     invitation = (Invitation.objects.select_related("contact__client", "contact__user").filter(pk=pk).first()
                   if pk else None)
-    if invitation is None or not invitation.contact.active or not invitation_tokens.check_token(invitation, token):
+    secret = _link_token(request, "invitation", uidb64, token)
+    if invitation is None or not invitation.contact.active or not invitation_tokens.check_token(invitation, secret):
         return render(request, "portal/link_problem.html", {"message": str(services.LINK_PROBLEMS["invalid"])},
                       status=404)
+    swapped = _swap_token_for_session(request, "invitation", "portal:invitation_accept", uidb64, token)
+    if swapped is not None:
+        return swapped
     if invitation.state != Invitation.State.PENDING:
         return render(request, "portal/link_problem.html", {
             "message": str(services.LINK_PROBLEMS[invitation.state]),

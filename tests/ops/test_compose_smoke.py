@@ -239,3 +239,13 @@ def test_the_compose_services_started_by_hand_pass_the_smoke_test(stack):
 
     assert processes["beat"].poll() is None, _log(logs, "beat")
     assert "beat: Starting" in _log(logs, "beat")
+
+    # Link tokens stay out of gunicorn's access log and Django's log lines (audit F10).
+    client.cookies.clear()
+    for link in ("/portal/pulse/MQ/smoke-secret-1/", "/portal/invitation/MQ/smoke-secret-2/",
+                 "/accounts/password/reset/MQ/smoke-secret-3/"):
+        assert client.request(link)[0] in (200, 302, 404)
+    time.sleep(0.5)
+    web_log = _log(logs, "web")
+    assert "/portal/pulse/MQ/[redacted]" in web_log, web_log[-2000:]
+    assert "smoke-secret" not in web_log

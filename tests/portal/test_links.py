@@ -35,7 +35,7 @@ def invited(consultant, engagement, django_capture_on_commit_callbacks):
 
 def test_accepting_an_invitation_sets_the_password_signs_in_and_the_link_is_then_used(client, invited):
     contact, link = invited
-    page = client.get(link)
+    page = client.get(link, follow=True)
     assert page.status_code == 200 and "Welcome, Nina New" in page.content.decode()
     response = client.post(link, {"password1": "short", "password2": "short"})
     assert response.status_code == 200 and "too short" in response.content.decode()
@@ -45,7 +45,7 @@ def test_accepting_an_invitation_sets_the_password_signs_in_and_the_link_is_then
     assert contact.user.check_password(NEW_PASSWORD) and contact.user.email == "nina@acme.example"
     assert client.get(reverse("portal:home")).status_code == 200
     client.logout()
-    response = client.get(link)
+    response = client.get(link, follow=True)
     assert response.status_code == 410 and "already been used" in response.content.decode()
     assert client.post(link, {"password1": "x" + NEW_PASSWORD, "password2": "x" + NEW_PASSWORD}).status_code == 410
     contact.user.refresh_from_db()
@@ -55,7 +55,7 @@ def test_accepting_an_invitation_sets_the_password_signs_in_and_the_link_is_then
 def test_an_expired_invitation_says_so(client, invited):
     contact, link = invited
     Invitation.objects.filter(contact=contact).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
-    response = client.get(link)
+    response = client.get(link, follow=True)
     assert response.status_code == 410 and "has expired" in response.content.decode()
 
 
@@ -67,10 +67,10 @@ def test_resending_kills_the_previous_link_and_revoking_kills_the_new_one(client
         services.invitation_resend(invitation=invitation)
     new_link = _link(mail.outbox[-1])
     assert new_link != old_link
-    assert client.get(old_link).status_code == 404
-    assert client.get(new_link).status_code == 200
+    assert client.get(old_link, follow=True).status_code == 404
+    assert client.get(new_link, follow=True).status_code == 200
     services.invitation_revoke(invitation=invitation)
-    response = client.get(new_link)
+    response = client.get(new_link, follow=True)
     assert response.status_code == 410 and "withdrawn" in response.content.decode()
 
 
@@ -89,7 +89,7 @@ def test_a_forged_or_mangled_invitation_link_is_not_valid(client, invited):
 def test_a_contact_who_left_cannot_accept_and_cannot_be_invited(client, invited, consultant):
     contact, link = invited
     contact_deactivate(contact=contact)
-    assert client.get(link).status_code == 404
+    assert client.get(link, follow=True).status_code == 404
     with pytest.raises(Exception, match="left the company"):
         services.invitation_send(contact=contact, invited_by=consultant)
 
@@ -120,7 +120,7 @@ def pulse_link(engagement, consultant, django_capture_on_commit_callbacks):
 
 def test_a_pulse_link_is_answered_without_signing_in_and_only_once(client, pulse_link):
     pulse, link = pulse_link
-    assert client.get(link).status_code == 200
+    assert client.get(link, follow=True).status_code == 200
     response = client.post(link, {"rating": "2", "involvement": "3", "nps": "6", "comment": "Too many reports"})
     assert "Thank you" in response.content.decode()
     assert SESSION_KEY not in client.session                      # the link signs nobody in
@@ -135,7 +135,7 @@ def test_a_pulse_link_is_answered_without_signing_in_and_only_once(client, pulse
 def test_an_expired_pulse_link_says_so(client, pulse_link):
     pulse, link = pulse_link
     type(pulse).objects.filter(pk=pulse.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
-    response = client.get(link)
+    response = client.get(link, follow=True)
     assert response.status_code == 410 and "has expired" in response.content.decode()
 
 
@@ -144,7 +144,7 @@ def test_a_pulse_link_opens_that_pulse_only(client, pulse_link, engagement):
     other = factories.PulseRequestFactory(engagement=engagement)
     _prefix, uid, token, _ = link.rsplit("/", 3)
     other_uid = link.replace(uid, services.encode_pk(other.pk))
-    assert client.get(other_uid).status_code == 404
+    assert client.get(other_uid, follow=True).status_code == 404
     assert client.post(other_uid, {"rating": "1", "involvement": "1"}).status_code == 404
     assert not FeedbackResponse.objects.exists()
 
@@ -152,4 +152,4 @@ def test_a_pulse_link_opens_that_pulse_only(client, pulse_link, engagement):
 def test_a_pulse_link_of_a_contact_who_left_no_longer_works(client, pulse_link):
     pulse, link = pulse_link
     contact_deactivate(contact=pulse.contact)
-    assert client.get(link).status_code == 404
+    assert client.get(link, follow=True).status_code == 404
