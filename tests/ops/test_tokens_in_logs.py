@@ -133,3 +133,18 @@ def test_the_image_and_compose_run_gunicorn_with_that_logger():
     web = " ".join(yaml.safe_load((root / "docker-compose.yml").read_text())["services"]["web"]["command"])
     assert "gunicorn -c config/gunicorn_conf.py" in web
     assert '"gunicorn", "-c", "config/gunicorn_conf.py"' in (root / "Dockerfile").read_text()
+
+
+def test_the_proxys_access_log_filters_the_same_links():
+    """ops/Caddyfile's log filter: its patterns (RE2, which Python's re reads the same here) applied
+    to the request path and the Referer. Also checked by hand: caddy 2.6.2 serving this file logged
+    a pulse link and an invitation Referer as [redacted]."""
+    from pathlib import Path
+
+    caddyfile = (Path(__file__).resolve().parents[2] / "ops" / "Caddyfile").read_text()
+    rules = dict(re.findall(r'request>(uri|headers>Referer) regexp "([^"]+)" "\$\{1\}\[redacted\]"', caddyfile))
+    assert set(rules) == {"uri", "headers>Referer"}
+    assert re.sub(rules["uri"], r"\1[redacted]", "/portal/pulse/MQ/abc-123/?a=1") == "/portal/pulse/MQ/[redacted]/?a=1"
+    assert re.sub(rules["uri"], r"\1[redacted]", "/portal/pulses/3/") == "/portal/pulses/3/"
+    referer = "https://rapport.example/accounts/password/reset/MQ/cz1-9f8e/"
+    assert re.sub(rules["headers>Referer"], r"\1[redacted]", referer).endswith("/reset/MQ/[redacted]/")
