@@ -1,11 +1,14 @@
-"""Benchmark the health engine against the cheapest possible pass over the same rows.
+"""Benchmark the health engine against the honest floor: what any scorer must pay on the same data.
 
     DATABASE_URL=postgres://…/rapport_bench python manage.py bench_health --engagements 10000 --sessions-per 100
 
-Builds a synthetic portfolio in the configured database (bulk inserts; PostgreSQL COPY), then
-times a full scoring run (``health.services.score_engagements`` over every batch, the code the
-nightly chunks run) and a reference: one plain GROUP BY per table over the session, milestone,
-comment and feedback rows the scorer has to read (the window and baseline up to the scoring date).
+Builds a synthetic portfolio in the configured database (bulk inserts; PostgreSQL COPY): clients
+with their sponsor history, engagements, sessions with their attendees and the KPIs discussed,
+milestones and comments, feedback, KPIs with monthly values, planned breaks. Then times a full
+scoring run (``health.services.score_engagements`` over every batch, the code the nightly chunks
+run) and, in the same run, the floor (``health.floor``): every read the model needs, whole
+portfolio, one statement each with the dates bound once, plus writing the rows the run produced.
+It prints both side by side with the ratio.
 
 Each repeat empties the health tables, scores once (every snapshot inserted, every flag raised)
 and again for the same date (nothing changes); the best of the repeats is printed, the usual way
@@ -35,9 +38,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from clients.models import Client, Contact, SponsorPeriod
-from engagements.models import Engagement, Milestone, MilestoneComment, Session
+from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, PlannedBreak, Session
 from feedback.models import FeedbackResponse
-from health import notifications, scoring, selectors, services
+from health import floor, notifications, selectors, services
 from health.conf import health_config
 from health.models import Flag, FlagEvent, HealthSnapshot, PendingRescore
 from health.selectors import day_start
@@ -151,9 +154,11 @@ class Command(BaseCommand):
         existing = Engagement.objects.filter(client__name__startswith=BENCH_PREFIX).count()
         if existing and (existing != engagements
                          or Session.objects.count() != engagements * sessions_per
-                         or Engagement.objects.count() != existing):
-            raise CommandError("This database holds other data or a portfolio of another size; "
-                               "point DATABASE_URL at an empty database of its own.", returncode=2)
+                         or Engagement.objects.count() != existing
+                         or KPI.objects.count() != 3 * engagements):
+            raise CommandError("This database holds other data, a portfolio of another size or one built by an "
+                               "older bench_health (without KPIs); point DATABASE_URL at an empty database of its "
+                               "own.", returncode=2)
         if not existing:
             if Engagement.objects.exists():
                 raise CommandError("This database already holds engagements; the benchmark needs one of its own.",
@@ -170,7 +175,8 @@ class Command(BaseCommand):
             self.stdout.write("Reusing the portfolio already in this database.")
 
         counts = {model._meta.verbose_name_plural: model.objects.count()
-                  for model in (Engagement, Session, Milestone, MilestoneComment, FeedbackResponse)}
+                  for model in (Engagement, Session, Session.kpis_discussed.through, Milestone, MilestoneComment,
+                                FeedbackResponse, KPIMeasurement, PlannedBreak)}
         self.stdout.write("Portfolio: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
 
         batch_size = batch_size or health_config().batch_size
@@ -178,24 +184,38 @@ class Command(BaseCommand):
         batches = [(ids[i:i + batch_size], as_of) for i in range(0, len(ids), batch_size)]
         self.stdout.write(f"Database: {connection.vendor}; scoring {len(ids):,} engagements as of {as_of}; "
                           f"{len(batches)} batches of up to {batch_size:,}.")
-        self.stdout.write("Reference: " + " ".join(self._reference.__doc__.split()))
-
-        self._reference(as_of)  # warm the cache the same way for both
-        references = [self._timed(self._reference, as_of) for _ in range(repeat)]
-        reference = min(references)
-        self.stdout.write(f"Reference pass: {reference:.3f} s (best of {repeat}; median "
-                          f"{statistics.median(references):.3f} s)")
-
         # The e-mails about new high flags are a task of their own in production, queued after the
         # run commits; this times the scoring, so the run here queues none (they would be sent
         # in-process without Redis, thousands of them, to the console).
         with mock.patch.object(notifications, "queue_high_flag_notices"):
-            self._time_scoring(batches, reference, workers, repeat)
+            runs = self._time_scoring(batches, workers, repeat)
+        # After the runs, so the floor reads the flags a nightly run finds (the first run found none).
+        reads = floor.time_reads(as_of, repeat=repeat)
+        writes = floor.time_writes(as_of, repeat=repeat)
+        self._print(reads, writes, runs, repeat)
         self.stdout.write(f"Live flags: {Flag.objects.filter(status__in=Flag.LIVE_STATUSES).count():,}; "
                           f"snapshots stored: {HealthSnapshot.objects.count():,}")
 
-    def _time_scoring(self, batches, reference: float, workers: int, repeat: int) -> None:
+    def _print(self, reads, writes, runs, repeat: int) -> None:
+        """The floor statement by statement, then floor and scorer side by side, with the ratio."""
+        reads_total, writes_total = floor.total(reads), floor.total(writes)
+        floor_total = reads_total + writes_total
+        self.stdout.write(f"\nFloor: every read the model needs, whole portfolio, one statement each, dates bound "
+                          f"once (health/floor.py); best of {repeat}:")
+        for timing in (*reads, *writes):
+            self.stdout.write(f"  {timing.seconds * 1000:8.1f} ms  {timing.label} ({timing.rows:,} rows)")
+        self.stdout.write(f"\n| | time | × floor |\n|---|---:|---:|\n"
+                          f"| floor: reads ({len(reads)} statements) | {reads_total:.4f} s | |\n"
+                          f"| floor: writes ({len(writes)} statements) | {writes_total:.4f} s | |\n"
+                          f"| **floor** | **{floor_total:.4f} s** | 1× |")
+        for label, elapsed, median, queries, batches, result in runs:
+            self.stdout.write(f"| scoring, {label} ({result.snapshots:,} snapshots, {result.flags_raised:,} flags "
+                              f"raised; {queries / batches:.1f} statements a batch; median {median:.3f} s) "
+                              f"| {elapsed:.4f} s | {elapsed / floor_total:.2f}× |")
+
+    def _time_scoring(self, batches, workers: int, repeat: int) -> list[tuple]:
         runs = [("1 process", self._score_in_process)]
+        measured = []
         if workers > 1:
             connections.close_all()  # each child opens its own connection
             pool = multiprocessing.get_context("fork").Pool(workers, initializer=_open_connection)
@@ -208,19 +228,15 @@ class Command(BaseCommand):
                     _empty_health_tables()
                     first.append(self._score_all(run, batches))
                     second.append(self._score_all(run, batches))
-                for run_label, timings in (("first run (inserts snapshots, raises flags)", first),
-                                           ("second run (same date: nothing changes)", second)):
+                for run_label, timings in (("first run", first), ("rerun of the same date", second)):
                     elapsed, queries, result = min(timings, key=lambda timing: timing[0])
                     median = statistics.median(timing[0] for timing in timings)
-                    self.stdout.write(
-                        f"Scoring, {label}, {run_label}: {elapsed:.3f} s (median {median:.3f} s), "
-                        f"{queries} statements ({queries / len(batches):.1f} per batch), "
-                        f"{result.snapshots:,} snapshots, {result.flags_raised:,} flags raised "
-                        f"-> {elapsed / reference:.2f}x the reference")
+                    measured.append((f"{label}, {run_label}", elapsed, median, queries, len(batches), result))
         finally:
             if workers > 1:
                 pool.close()
                 pool.join()
+        return measured
 
     @staticmethod
     def _score_in_process(function, batches):
@@ -242,41 +258,18 @@ class Command(BaseCommand):
         function(*args)
         return time.perf_counter() - started
 
-    def _reference(self, as_of: dt.date) -> None:
-        """one plain GROUP BY engagement_id with count (and sum of minutes or ratings) per table,
-        over every session, milestone, milestone comment and feedback row dated in the scorer's
-        window and baseline: the floor any scorer pays just to read its input (4 statements)."""
-        windows = scoring.windows_for(as_of, health_config())
-        start, end = day_start(windows.baseline_start), day_start(as_of + dt.timedelta(days=1))
-        window_start = day_start(windows.window_start)
-        q = connection.ops.quote_name
-        session, milestone = q(Session._meta.db_table), q(Milestone._meta.db_table)
-        comment, feedback = q(MilestoneComment._meta.db_table), q(FeedbackResponse._meta.db_table)
-        statements = [
-            (f"SELECT engagement_id, count(*), sum(duration_minutes) FROM {session} "  # noqa: S608
-             "WHERE start >= %s AND start < %s GROUP BY engagement_id", [start, end]),
-            (f"SELECT engagement_id, count(*) FROM {milestone} WHERE created_at < %s "  # noqa: S608
-             "AND (created_at >= %s OR due_date >= %s) GROUP BY engagement_id",
-             [end, window_start, windows.window_start]),
-            (f"SELECT m.engagement_id, count(*) FROM {comment} c JOIN {milestone} m ON m.id = c.milestone_id "  # noqa: S608
-             "WHERE c.created_at >= %s AND c.created_at < %s GROUP BY m.engagement_id", [window_start, end]),
-            (f"SELECT engagement_id, count(*), sum(rating) FROM {feedback} "  # noqa: S608
-             "WHERE submitted_at >= %s AND submitted_at < %s GROUP BY engagement_id", [start, end]),
-        ]
-        with connection.cursor() as cursor:
-            for sql, params in statements:
-                cursor.execute(sql, params)
-                cursor.fetchall()
-
     def _build(self, engagements: int, sessions_per: int, as_of: dt.date, rnd: random.Random) -> None:
         now = timezone.now()
         lead = User.objects.create_user(email=f"bench-lead-{now.timestamp():.0f}@example.com",
                                         full_name="Bench Lead", is_consultant=True)
         ids = {model: _next_id(model) for model in (Client, Contact, SponsorPeriod, Engagement, Session, Milestone,
-                                                    MilestoneComment, FeedbackResponse)}
+                                                    MilestoneComment, FeedbackResponse, KPI, KPIMeasurement,
+                                                    PlannedBreak)}
         clients, contacts, periods, engagement_rows = [], [], [], []
         sessions, attendees, milestones, comments, feedback = [], [], [], [], []
+        kpis, measurements, discussed, breaks = [], [], [], []
         attendance = Session.client_attendees.through
+        kpi_created = any(f.name == "created_at" for f in KPI._meta.concrete_fields)
 
         def at(day: dt.date, minutes: int) -> dt.datetime:
             return day_start(day) + dt.timedelta(minutes=minutes)
@@ -302,6 +295,18 @@ class Command(BaseCommand):
             engagement_rows.append((engagement_id, client_id, f"Engagement {n}", "", start, None, "active",
                                     lead.pk, cadence, "", "", "", None, now))
             depth_bias, client_share = rnd.random(), rnd.random()
+            # Three KPIs, measured monthly since the start (the KPI-pattern signals read them).
+            kpi_ids = [ids[KPI] + 3 * n + k for k in range(3)]
+            for k, kpi_id in enumerate(kpi_ids):
+                kpis.append((kpi_id, engagement_id, f"KPI {k}", "%", 80 + k, "up" if k % 2 else "down", True)
+                            + ((at(start, 540),) if kpi_created else ()))
+                for month in range(0, life, 30):
+                    measurements.append((kpi_id, start + dt.timedelta(days=month), round(rnd.uniform(50, 100), 2)))
+            # One engagement in ten marked a planned break in the last year.
+            if rnd.random() < 0.1:
+                first = as_of - dt.timedelta(days=rnd.randint(30, min(365, life)))
+                breaks.append((ids[PlannedBreak] + len(breaks), engagement_id, first,
+                               first + dt.timedelta(days=rnd.randint(14, 60)), "holiday", "", lead.pk, now))
             for k in range(sessions_per):
                 session_id = ids[Session] + n * sessions_per + k
                 day = start + dt.timedelta(days=rnd.randint(0, life))
@@ -312,6 +317,11 @@ class Command(BaseCommand):
                                  consultative and rnd.random() < 0.5, "", "", False, None, lead.pk, 1, now, now))
                 if rnd.random() < 0.5:
                     attendees.append((session_id, rnd.choice((exec_id, staff_id))))
+                # KPI reviews and reports discuss the KPIs; other sessions now and then one of them.
+                if focus in ("kpi_review", "reporting"):
+                    discussed.extend((session_id, kpi_id) for kpi_id in kpi_ids)
+                elif rnd.random() < (0.1 if consultative else 0.4):
+                    discussed.append((session_id, rnd.choice(kpi_ids)))
             for k in range(max(1, sessions_per // 10)):
                 milestone_id = ids[Milestone] + n * max(1, sessions_per // 10) + k
                 created = start + dt.timedelta(days=rnd.randint(0, life))
@@ -356,9 +366,15 @@ class Command(BaseCommand):
             _insert(FeedbackResponse, ["id", "engagement_id", "request_id", "side", "respondent_contact_id",
                                        "respondent_user_id", "recorded_by_id", "submitted_at", "rating", "involvement",
                                        "nps", "comment"], feedback)
+            _insert(KPI, ["id", "engagement_id", "name", "unit", "target", "direction", "shared_with_client"]
+                    + (["created_at"] if kpi_created else []), kpis)
+            _insert(KPIMeasurement, ["kpi_id", "date", "value"], measurements)
+            _insert(Session.kpis_discussed.through, ["session_id", "kpi_id"], discussed)
+            _insert(PlannedBreak, ["id", "engagement_id", "starts_on", "ends_on", "reason", "note", "created_by_id",
+                                   "created_at"], breaks)
             # Ids were given explicitly; move the sequences past them.
             with connection.cursor() as cursor:
                 for sql in connection.ops.sequence_reset_sql(no_style(), [Client, Contact, SponsorPeriod, Engagement,
                                                                           Session, Milestone, MilestoneComment,
-                                                                          FeedbackResponse]):
+                                                                          FeedbackResponse, KPI, PlannedBreak]):
                     cursor.execute(sql)

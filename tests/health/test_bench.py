@@ -1,0 +1,69 @@
+"""bench_health times the scorer against the honest floor in one run and prints both with the ratio."""
+
+import datetime as dt
+import io
+import re
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from engagements.models import KPIMeasurement, Session
+from health import floor
+from health.models import HealthSnapshot
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pinned(time_machine):
+    time_machine.move_to(dt.datetime(2026, 3, 10, 9, tzinfo=dt.UTC), tick=True)
+
+
+def _run(**options) -> str:
+    out = io.StringIO()
+    call_command("bench_health", stdout=out, **options)
+    return out.getvalue()
+
+
+def test_bench_prints_the_floor_and_the_scorer_side_by_side(pinned):
+    output = _run(engagements=30, sessions_per=20, repeat=1)
+    as_of = timezone.localdate()
+
+    # Every read the model needs is in the floor, KPIs and planned breaks included.
+    for label, _sql in floor.read_statements():
+        assert label in output
+    assert "writing the run's snapshots" in output
+    floor_total = float(re.search(r"\| \*\*floor\*\* \| \*\*([\d.]+) s\*\* \| 1× \|", output).group(1))
+    ratios = re.findall(r"\| scoring, 1 process, (first run|rerun of the same date) .* \| ([\d.]+) s \| ([\d.]+)× \|",
+                        output)
+    assert [run for run, _s, _r in ratios] == ["first run", "rerun of the same date"]
+    for _run_label, seconds, ratio in ratios:
+        assert float(ratio) == pytest.approx(float(seconds) / floor_total, rel=0.02, abs=0.02)
+    assert HealthSnapshot.objects.filter(date=as_of).count() == 30
+
+
+def test_the_floor_reads_the_rows_the_model_needs(pinned):
+    _run(engagements=20, sessions_per=30, repeat=1)
+    as_of = timezone.localdate()
+    reads = {t.label: t.rows for t in floor.time_reads(as_of, repeat=1)}
+    window_start = as_of - dt.timedelta(days=89)
+    start = timezone.make_aware(dt.datetime.combine(window_start, dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min))
+    sessions_w = Session.objects.filter(start__gte=start, start__lt=end).count()
+    assert sessions_w > 0
+    [w_sessions] = [rows for label, rows in reads.items() if label.startswith("sessions in W one by one")]
+    assert w_sessions == sessions_w
+    values_w = KPIMeasurement.objects.filter(date__gte=window_start, date__lte=as_of).count()
+    assert values_w > 0 and reads["KPI values in W"] == values_w
+    assert reads["KPIs, with when each was first and last measured"] == 60
+    assert reads["engagements to score"] == 20
+
+
+def test_a_database_built_by_an_older_bench_is_refused(pinned):
+    _run(engagements=10, sessions_per=10, repeat=1)
+    from engagements.models import KPI
+
+    KPI.objects.all().delete()
+    with pytest.raises(Exception, match="older bench_health"):
+        _run(engagements=10, sessions_per=10, repeat=1)
