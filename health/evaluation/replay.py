@@ -140,7 +140,7 @@ def _apply(event: Event, e: _Engagement, clock: _Clock, planned_break_create: Ca
                 engagement=e.engagement, proposed_by=e.users["mgr"], title=title, due_date=d["due"])
         else:
             e.milestones[d["key"]] = engagement_services.milestone_create(
-                engagement=e.engagement, created_by=e.lead, title=title, due_date=d["due"])
+                engagement=e.engagement, created_by=e.lead, title=title, due_date=d["due"], approval_requested=True)
     elif kind == "milestone_agree":
         milestone = e.milestones[d["key"]]
         if milestone.status == Milestone.Status.PROPOSED:

@@ -405,10 +405,12 @@ class _Writer:
             n += 1
             due = day + dt.timedelta(days=r.choice([14, 21, 30, 45]))
             by_client = r.random() < s.client_proposes
+            # The consultants ask the client to approve their milestones; the client does or not.
+            approved = not by_client and r.random() < s.client_approves
             self.emit(day, 11 * 60, "milestone", key=key, by_client=by_client, due=due)
             if by_client:
                 self.emit(_workday(day + dt.timedelta(days=1)), 9 * 60, "milestone_agree", key=key)
-            elif r.random() < s.client_approves:
+            elif approved:
                 self.emit(day + dt.timedelta(days=r.randint(1, 6)), 13 * 60, "approve", key=key)
             for j in range(r.randint(0, 3)):
                 self.emit(day + dt.timedelta(days=1 + 2 * j + r.randint(0, 1)), 12 * 60 + j, "comment", key=key,
