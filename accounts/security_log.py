@@ -7,23 +7,17 @@ carries the event name, the user id or the e-mail tried, and the client address.
 import logging
 
 from axes.signals import user_locked_out
-from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
+
+from config import proxy
 
 logger = logging.getLogger("rapport.security")
 
 
 def client_ip(request) -> str | None:
-    """The client's address: REMOTE_ADDR, or behind our proxy the address it forwarded."""
-    if request is None:
-        return None
-    if settings.BEHIND_PROXY:
-        # The proxy appends the address it saw; anything before it could be forged by the client.
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if forwarded:
-            return forwarded[-1]
-    return request.META.get("REMOTE_ADDR")
+    """The client's address, as the trusted proxy (if any) forwarded it (config.proxy)."""
+    return proxy.client_ip(request)
 
 
 def security_event(event: str, *, request=None, **fields) -> None:

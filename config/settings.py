@@ -7,6 +7,7 @@ below; see README.md.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -122,6 +123,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-* headers count only from a trusted proxy (DJANGO_TRUSTED_PROXIES).
+    "config.proxy.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -198,7 +201,7 @@ AUTHENTICATION_BACKENDS = [
 ]
 # Ten failed sign-ins for one e-mail address (from anywhere), or from one client address (for any
 # e-mail), lock that address or e-mail for 15 minutes. Behind a proxy the client address is the one
-# the proxy forwarded (DJANGO_BEHIND_PROXY), never the proxy's own.
+# a trusted proxy forwarded (DJANGO_BEHIND_PROXY, DJANGO_TRUSTED_PROXIES), never the proxy's own.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
@@ -429,6 +432,15 @@ SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=_PRODUCTION
 # The load balancer's health check may come over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", default=False)
+# The proxies whose X-Forwarded-* headers count (config/proxy.py): addresses or CIDR networks.
+# The default, loopback and private networks, fits a proxy on the same host or the compose network
+# and ignores the headers of anyone reaching gunicorn from the internet; name your proxy to be exact.
+TRUSTED_PROXIES = env_list("DJANGO_TRUSTED_PROXIES", ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12",
+                                                      "192.168.0.0/16", "fc00::/7"])
+try:
+    TRUSTED_PROXY_NETWORKS = [ipaddress.ip_network(value, strict=False) for value in TRUSTED_PROXIES]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DJANGO_TRUSTED_PROXIES must list IP addresses or networks: {exc}") from None
 if BEHIND_PROXY:
     # Only behind a proxy that sets this header itself (and strips it from clients' requests).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
