@@ -17,7 +17,8 @@ class PortfolioFilterForm(forms.Form):
     client = forms.CharField(label=_("Client"), required=False, max_length=100,
                              widget=forms.TextInput(attrs={"placeholder": _("Name contains…"), "type": "search"}))
     status = forms.ChoiceField(label=_("Status"), required=False)
-    mode = forms.ChoiceField(label=_("Mode"), required=False, choices=ANY + list(Mode.choices))
+    mode = forms.ChoiceField(label=_("Mode"), required=False, choices=[
+        *ANY, *Mode.choices, (selectors.ONE_SIDED, _("One-sided (expert- or client-led)"))])
     state = forms.ChoiceField(label=_("State"), required=False, choices=ANY + list(State.choices))
     flag_kind = forms.ChoiceField(label=_("Live flag"), required=False, choices=ANY + list(Flag.Kind.choices))
     score_min = forms.IntegerField(label=_("Score from"), required=False, min_value=0, max_value=100)

@@ -39,7 +39,7 @@ from accounts import access
 from accounts.models import User
 from engagements.models import Engagement, Session
 from health.conf import health_config
-from health.models import Flag, HealthSnapshot
+from health.models import Flag, HealthSnapshot, Mode
 
 # Rows per page of the portfolio table and of the flag queue.
 PORTFOLIO_PAGE_SIZE = 50
@@ -77,6 +77,12 @@ class PortfolioFilters:
     score_min: float | None = None
     score_max: float | None = None
 
+
+# The mode filter's value for "expert-led or client-led" (the summary's one-sided count).
+ONE_SIDED = "one_sided"
+
+# Sort keys whose first click sorts descending: "transactional" before "consultative".
+DESCENDING_FIRST = {"state"}
 
 # Sort keys of the portfolio table → the expressions they order by (ties broken by client, title).
 SORTS = {
@@ -241,7 +247,9 @@ def portfolio(*, user: User, filters: PortfolioFilters | None = None, sort: str 
         qs = qs.filter(client__name__icontains=filters.client)
     if filters.status:
         qs = qs.filter(status=filters.status)
-    if filters.mode:
+    if filters.mode == ONE_SIDED:
+        qs = qs.filter(mode__in=[Mode.EXPERT_LED, Mode.CLIENT_LED])
+    elif filters.mode:
         qs = qs.filter(mode=filters.mode)
     if filters.state:
         qs = qs.filter(state=filters.state)

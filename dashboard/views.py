@@ -134,8 +134,11 @@ def _portfolio_context(request) -> dict:
     for key, label in columns:
         active = key == current
         descending = sort.startswith("-")
-        next_sort = ("" if key == selectors.DEFAULT_SORT else key) if active and descending else (
-            f"-{key}" if active else key)
+        if key in selectors.DESCENDING_FIRST:  # e.g. state: transactional first, then back
+            next_sort = key if active and descending else f"-{key}"
+        else:
+            next_sort = ("" if key == selectors.DEFAULT_SORT else key) if active and descending else (
+                f"-{key}" if active else key)
         headers.append({
             "key": key, "label": label, "active": active, "descending": descending,
             "url": _querystring(request, sort=next_sort or None, page=None),
@@ -149,6 +152,8 @@ def _portfolio_context(request) -> dict:
         "points": [
             {"id": p.engagement_id, "label": p.label, "lead": p.lead, "score": p.score, "x": p.balance, "y": p.depth,
              "mode": modes.get(p.mode, ""), "state": states.get(p.state, ""), "url": detail_url(p.engagement_id),
+             # Named on the map: a low score, or a relationship that has turned transactional.
+             "at_risk": (p.score is not None and p.score < 50) or p.state == State.TRANSACTIONAL,
              "trail": [{"x": b, "y": d, "date": trail_dates.get(day) or date_format(day, "SHORT_DATE_FORMAT")}
                        for day, b, d in p.trail]}
             for p in relationship_map.points
@@ -173,6 +178,13 @@ def _portfolio_context(request) -> dict:
         "relationship_map": relationship_map,
         "map_data": map_data,
         "export_query": _querystring(request, page=None),
+        # Each summary tile opens the table narrowed to what it counts (on top of the filters in use).
+        "tile_queries": {
+            "all": _querystring(request, page=None),
+            "score": _querystring(request, sort="score", page=None),
+            "transactional": _querystring(request, state="transactional", page=None),
+            "one_sided": _querystring(request, mode=selectors.ONE_SIDED, page=None),
+        },
         "page_query": _querystring(request, page=None),
         "trail_dates": relationship_map.trail_dates,
     }
@@ -193,12 +205,20 @@ def trends(request):
         cache.set(key, cached, TRENDS_CACHE_SECONDS)
     distribution, share = cached
     bins = [f"{low}–{min(high, 100)}" for low, high in selectors.SCORE_BINS]
+    # This month is under way: its bars are today's snapshots and its share counts the sessions so
+    # far (a few days of them can read as a collapse). Both are labelled so, and the share's last
+    # stretch is drawn dashed.
+    months = [date_format(m.date, "YEAR_MONTH_FORMAT") for m in distribution]
+    months[-1] = _("%(month)s (today)") % {"month": months[-1]}
+    share_months = [date_format(m, "YEAR_MONTH_FORMAT") for m in share.months]
+    share_months[-1] = _("%(month)s (so far)") % {"month": share_months[-1]}
     trends_data = {
-        "months": [date_format(m.date, "YEAR_MONTH_FORMAT") for m in distribution],
+        "months": months,
         "bins": bins,
         "counts": [m.bins for m in distribution],
         "mean": [m.mean_score for m in distribution],
-        "share_months": [date_format(m, "YEAR_MONTH_FORMAT") for m in share.months],
+        "share_months": share_months,
+        "partial_last": True,
         "share": share.overall.shares,
         "labels": {"engagements": _("Engagements"), "mean": _("Mean score"),
                    "share": _("Consultative share of session minutes"), "overall": _("Whole firm")},
@@ -209,6 +229,7 @@ def trends(request):
         "share": share,
         "bins": bins,
         "trends_data": trends_data,
+        "today": today,
     })
 
 

@@ -67,6 +67,37 @@
     }
   };
 
+  // The names of the at-risk engagements (score under 50, or transactional) beside their points, most at-risk first,
+  // skipping a name that would overlap one already written: the rest are a hover or a key away.
+  var atRiskLabels = {
+    id: "rapportAtRisk",
+    afterDatasetsDraw: function (chart) {
+      var dataset = chart.data.datasets[chart.data.datasets.length - 1];
+      if (!dataset || dataset.type !== "scatter") return;
+      var ctx = chart.ctx, x = chart.scales.x, y = chart.scales.y, taken = [];
+      ctx.save();
+      ctx.font = "600 11px system-ui, sans-serif";
+      ctx.textBaseline = "middle";
+      dataset.data.forEach(function (item) {
+        var p = item.point;
+        if (!p || !p.at_risk || taken.length >= 12) return;
+        var name = p.label.split(" — ")[0];
+        var width = ctx.measureText(name).width;
+        var px = x.getPixelForValue(p.x) + 9, py = y.getPixelForValue(p.y);
+        if (px + width > chart.chartArea.right) px = x.getPixelForValue(p.x) - 9 - width;
+        var box = {left: px - 2, right: px + width + 2, top: py - 8, bottom: py + 8};
+        if (taken.some(function (t) { return box.left < t.right && box.right > t.left && box.top < t.bottom && box.bottom > t.top; })) return;
+        taken.push(box);
+        ctx.fillStyle = "rgba(255, 255, 255, 0.85)";
+        ctx.fillRect(box.left, box.top, box.right - box.left, box.bottom - box.top);
+        ctx.fillStyle = "#912018";
+        ctx.textAlign = "left";
+        ctx.fillText(name, px, py);
+      });
+      ctx.restore();
+    }
+  };
+
   // The axes show 0–100 %, with a small margin beyond so points at the edges are drawn whole
   // (and none sits on an axis line); the margin has no ticks. Every 10 %, or 20 % on a narrow axis.
   var MAP_MARGIN = 0.04;
@@ -223,11 +254,13 @@
       return {
         type: "line",
         data: p.trail.map(function (t) { return {x: t.x, y: t.y, date: t.date}; }).concat([{x: p.x, y: p.y, date: labels.now}]),
-        borderColor: "rgba(102, 112, 133, 0.35)",
-        backgroundColor: "rgba(102, 112, 133, 0.35)",
-        borderWidth: 1,
-        pointRadius: 2,
-        pointHoverRadius: 3,
+        // One trail at a time, the hovered or keyboard-picked engagement's: forty at once were a tangle.
+        hidden: true,
+        borderColor: "rgba(52, 64, 84, 0.7)",
+        backgroundColor: "rgba(52, 64, 84, 0.7)",
+        borderWidth: 2,
+        pointRadius: 3,
+        pointHoverRadius: 4,
         tension: 0.25,
         clip: false,
         parsing: false,
@@ -312,15 +345,73 @@
         },
         onHover: function (event, elements) {
           event.native.target.style.cursor = elements.length ? "pointer" : "default";
+          var hovered = null;
+          elements.forEach(function (element) {
+            var raw = element.element.$context.raw;
+            if (!hovered) hovered = raw.point || chart.data.datasets[element.datasetIndex].rapportTrail || null;
+          });
+          showTrail(hovered || (picked >= 0 ? data.points[picked] : null));
         },
         onResize: function (resized, size) {
           if (chooser) chooser.close(false);
           fitTitles(resized, labels, size.width, size.height);
         }
       },
-      plugins: [zonePlugin]
+      plugins: [zonePlugin, atRiskLabels]
     });
     chooser = mapChooser(chart, canvas, labels);
+
+    var shownTrail = null;
+    function showTrail(p) {
+      if (p === shownTrail) return;
+      shownTrail = p;
+      chart.data.datasets.forEach(function (dataset) {
+        if (dataset.rapportTrail) dataset.hidden = dataset.rapportTrail !== p;
+      });
+      chart.update("none");
+    }
+
+    // The keyboard's route through the points, most at-risk first (the order of data.points):
+    // arrows move, Enter opens, Escape lets go. What is picked is read out by the live region.
+    var picked = -1;
+    var pointsIndex = chart.data.datasets.length - 1;
+    var announce = document.getElementById("map-picked");
+    function pick(index) {
+      picked = index;
+      if (index < 0) {
+        chart.setActiveElements([]);
+        chart.tooltip.setActiveElements([], {x: 0, y: 0});
+        showTrail(null);
+        if (announce) announce.textContent = "";
+        return;
+      }
+      var p = data.points[index];
+      var active = [{datasetIndex: pointsIndex, index: index}];
+      chart.setActiveElements(active);
+      chart.tooltip.setActiveElements(active, {x: chart.scales.x.getPixelForValue(p.x), y: chart.scales.y.getPixelForValue(p.y)});
+      showTrail(p);
+      if (announce) {
+        announce.textContent = (index + 1) + " / " + data.points.length + ": " + p.label +
+          (p.score !== null ? ", " + labels.score + " " + number(p.score) : "") +
+          ", " + [p.mode, p.state].filter(Boolean).join(" · ");
+      }
+    }
+    canvas.tabIndex = 0;
+    canvas.addEventListener("keydown", function (event) {
+      var count = data.points.length;
+      if (!count) return;
+      var next = null;
+      if (event.key === "ArrowRight" || event.key === "ArrowDown") next = (picked + 1) % count;
+      else if (event.key === "ArrowLeft" || event.key === "ArrowUp") next = picked <= 0 ? count - 1 : picked - 1;
+      else if (event.key === "Home") next = 0;
+      else if (event.key === "End") next = count - 1;
+      else if (event.key === "Enter" && picked >= 0) { window.location.href = data.points[picked].url; return; }
+      else if (event.key === "Escape" || event.key === "Esc") next = -1;
+      if (next === null) return;
+      event.preventDefault();
+      pick(next);
+    });
+    canvas.addEventListener("blur", function () { pick(-1); });
     fitTitles(chart, labels, chart.width, chart.height);
     chart.update("none");
     canvas.dataset.points = String(data.points.length);
@@ -365,7 +456,14 @@
         type: "line",
         data: {labels: data.share_months, datasets: [{label: data.labels.overall, data: data.share,
                borderColor: "#1e7b4f", backgroundColor: "rgba(30, 123, 79, 0.15)", fill: true, spanGaps: true,
-               tension: 0.25}]},
+               tension: 0.25,
+               // The month under way: dashed, its point hollow (its few sessions can swing the share).
+               segment: {borderDash: function (ctx) {
+                 return data.partial_last && ctx.p1DataIndex === data.share.length - 1 ? [6, 4] : undefined;
+               }},
+               pointBackgroundColor: data.share.map(function (v, i) {
+                 return data.partial_last && i === data.share.length - 1 ? "#fff" : "#1e7b4f";
+               })}]},
         options: {
           locale: lang, maintainAspectRatio: false, animation: false,
           scales: {y: {min: 0, max: 1, ticks: {callback: function (v) { return percent.format(v); }}}},
@@ -374,6 +472,18 @@
         }
       });
     }
+  }
+
+  // A wide table in a narrow box (the per-member shares on a phone): it opens on the latest months,
+  // and says the earlier ones are a scroll away.
+  function scrollCues() {
+    document.querySelectorAll(".scroll-cue:not([data-cued])").forEach(function (box) {
+      box.setAttribute("data-cued", "1");
+      if (box.scrollWidth > box.clientWidth + 2) {
+        box.classList.add("is-overflowing");
+        box.scrollLeft = box.scrollWidth;
+      }
+    });
   }
 
   // A card that was resolved or dismissed in the queue leaves it, after a moment to read its confirmation.
@@ -394,11 +504,13 @@
   function init() {
     drawMap();
     drawTrends();
+    scrollCues();
   }
 
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:afterSettle", function (event) {
     drawTrends();
+    scrollCues();
     closedCardsLeave();
   });
 })();

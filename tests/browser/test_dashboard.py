@@ -148,3 +148,18 @@ def test_a_consultant_or_a_client_opening_the_dashboard_gets_404(page, login, co
             response = page.goto(url)
             assert response.status == 404
         page.context.clear_cookies()
+
+
+def test_the_keyboard_walks_the_map_most_at_risk_first_and_opens_a_point(page, live_server, login, manager):
+    _map_portfolio()
+    login(page, manager)
+    page.goto("/dashboard/")
+    page.locator("#relationship-map[data-points]").wait_for(state="attached")
+    points = json.loads(page.locator("#map-data").text_content())["points"]
+    page.locator("#relationship-map").focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#map-picked")).to_contain_text(f"1 / {len(points)}: {points[0]['label']}")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#map-picked")).to_contain_text(points[1]["label"])
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**{points[1]['url']}")

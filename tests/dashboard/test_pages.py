@@ -397,3 +397,39 @@ def test_the_export_writes_user_typed_formulas_as_text(client, manager, consulta
     # A genuine negative number stays a number the spreadsheet can sum: not quoted.
     assert {row["Change over 30 days"] for row in rows} == {"-15.5"}
     assert {row["Score"] for row in rows} == {"50.0"}
+
+
+def test_each_summary_tile_opens_the_portfolio_narrowed_to_what_it_counts(client, manager):
+    drifted = factories.EngagementFactory(title="Drifted")
+    one_sided = factories.EngagementFactory(title="Lecture")
+    healthy = factories.EngagementFactory(title="Healthy")
+    factories.HealthSnapshotFactory(engagement=drifted, date=TODAY, score=45, state="transactional")
+    factories.HealthSnapshotFactory(engagement=one_sided, date=TODAY, score=60, mode="expert_led")
+    factories.HealthSnapshotFactory(engagement=healthy, date=TODAY, score=85)
+    client.force_login(manager)
+    content = client.get(reverse("dashboard:home")).content.decode()
+    tiles = content.split('class="dash-summary"')[1].split("</section>")[0]
+    links = re.findall(r'href="([^"]+)"', tiles)
+    assert "/dashboard/?state=transactional#portfolio" in links
+    assert "/dashboard/?mode=one_sided#portfolio" in links
+    assert "/dashboard/flags/" in links and len(links) == 5
+
+    def titles(query):
+        return [row.title for row in client.get(reverse("dashboard:home") + query).context["page"].object_list]
+
+    assert titles("?state=transactional") == ["Drifted"]
+    assert titles("?mode=one_sided") == ["Lecture"]
+    # A tile keeps the filters in use: the lead's transactional engagements, not the firm's.
+    narrowed = client.get(reverse("dashboard:home") + f"?lead={healthy.lead.pk}").content.decode()
+    assert f"?lead={healthy.lead.pk}&amp;state=transactional#portfolio" in narrowed
+
+
+def test_sorting_by_state_puts_transactional_first(client, manager):
+    for title, state in (("Deep", "consultative"), ("Vendor", "transactional")):
+        factories.HealthSnapshotFactory(engagement=factories.EngagementFactory(title=title), date=TODAY, state=state)
+    client.force_login(manager)
+    response = client.get(reverse("dashboard:home"))
+    header = next(h for h in response.context["headers"] if h["key"] == "state")
+    assert header["url"] == "?sort=-state"
+    rows = client.get(reverse("dashboard:home") + header["url"]).context["page"].object_list
+    assert [row.title for row in rows] == ["Vendor", "Deep"]
