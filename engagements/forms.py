@@ -172,6 +172,7 @@ class MilestoneForm(WorkspaceForm):
     due_date = forms.DateField(label=_("Due date"), required=False,
                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                                  max_length=Milestone._meta.get_field("description").max_length,
                                   help_text=_("Markdown."))
     consultant_owner = forms.ModelChoiceField(label=_("Our owner"), queryset=User.objects.none(), required=False,
                                               empty_label=_("Nobody yet"))
@@ -218,9 +219,11 @@ class CloseForm(WorkspaceForm):
     end = forms.DateField(label=_("Last day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     handover_notes = forms.CharField(
         label=_("Handover notes"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=Engagement._meta.get_field("handover_notes").max_length,
         help_text=_("What the client's team needs to carry on: documents, contacts, open points."))
     retrospective = forms.CharField(
         label=_("Retrospective"), widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=Engagement._meta.get_field("retrospective").max_length,
         help_text=_("What worked, what we would do differently."))
     feedback_from = ContactChoiceField(label=_("Ask for final feedback from"), queryset=Contact.objects.none(),
                                        required=False, widget=forms.CheckboxSelectMultiple)

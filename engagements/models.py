@@ -36,7 +36,8 @@ class Engagement(models.Model):
     client = models.ForeignKey(Client, verbose_name=_("client"), on_delete=models.PROTECT,
                                related_name="engagements")
     title = models.CharField(_("title"), max_length=200)
-    objectives = models.TextField(_("objectives"), blank=True)
+    # Text fields are bounded here, so the API, the pages and the admin all refuse the same lengths.
+    objectives = models.TextField(_("objectives"), blank=True, max_length=5000, validators=[MaxLengthValidator(5000)])
     start = models.DateField(_("start"))
     end = models.DateField(_("end"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
@@ -50,8 +51,10 @@ class Engagement(models.Model):
     )
     closure_reason = models.CharField(_("closure reason"), max_length=16, choices=ClosureReason.choices,
                                       blank=True)
-    handover_notes = models.TextField(_("handover notes"), blank=True)
-    retrospective = models.TextField(_("retrospective"), blank=True)
+    handover_notes = models.TextField(_("handover notes"), blank=True, max_length=20000,
+                                      validators=[MaxLengthValidator(20000)])
+    retrospective = models.TextField(_("retrospective"), blank=True, max_length=20000,
+                                     validators=[MaxLengthValidator(20000)])
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -177,7 +180,8 @@ class Milestone(models.Model):
     engagement = models.ForeignKey(Engagement, verbose_name=_("engagement"), on_delete=models.CASCADE,
                                    related_name="milestones")
     title = models.CharField(_("title"), max_length=200)
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(_("description"), blank=True, max_length=5000,
+                                   validators=[MaxLengthValidator(5000)], help_text=_("Markdown."))
     phase = models.CharField(_("phase"), max_length=16, choices=Phase.choices, default=Phase.ACTION)
     due_date = models.DateField(_("due date"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.AGREED)

@@ -30,7 +30,7 @@ from engagements.forms import (
     SessionForm,
     add_service_errors,
 )
-from engagements.markdown import render_markdown
+from engagements.markdown import MAX_RENDERED_CHARS, render_markdown
 from engagements.models import Engagement, Milestone, Session
 
 HOME_PAGE_SIZE = 50
@@ -263,6 +263,11 @@ def markdown_preview(request):
     text = next((request.POST[name] for name in ("notes", "description", "text") if name in request.POST), "")
     if not text.strip():
         return HttpResponse(format_html('<p class="muted">{}</p>', _("Nothing to preview yet.")))
+    if len(text) > MAX_RENDERED_CHARS:  # longer than any field takes: saving it would be refused anyway
+        return HttpResponse(format_html(
+            '<p class="muted">{}</p>', _("Too long to preview: %(count)s characters, at most %(max)s.")
+            % {"count": formats.number_format(len(text), force_grouping=True),
+               "max": formats.number_format(MAX_RENDERED_CHARS, force_grouping=True)}))
     return HttpResponse(render_markdown(text))
 
 

@@ -33,7 +33,8 @@ class ProposeForm(forms.Form):
     phase = forms.ChoiceField(label=_("Phase"), choices=Milestone.Phase.choices, initial=Milestone.Phase.ACTION,
                               widget=forms.RadioSelect,
                               help_text=_("Reflection: understand and decide together. Action: make it happen."))
-    description = forms.CharField(label=_("Description"), required=False, max_length=COMMENT_MAX,
+    description = forms.CharField(label=_("Description"), required=False,
+                                  max_length=Milestone._meta.get_field("description").max_length,
                                   widget=forms.Textarea(attrs={"rows": 4}),
                                   help_text=_("What it is, and what “done” means for you."))
     due_date = forms.DateField(label=_("Wished due date"), required=False,

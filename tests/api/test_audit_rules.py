@@ -154,3 +154,26 @@ def test_a_closed_engagement_can_still_be_reopened_and_then_written_to(world, ma
     assert reopened.status_code == 200
     logged = api.post(reverse("api:session-list"), {**SESSION, "engagement": world.engagement.pk}, format="json")
     assert logged.status_code == 201
+
+
+# --- F4: the same length limits on every path -----------------------------------------------------
+
+NESTED_500 = "".join("  " * depth + "- item\n" for depth in range(500))  # the audit's 250 KB payload
+
+
+def test_a_client_cannot_store_a_250_kb_description_through_the_api(engagement, client_user):
+    response = client_for(client_user).post(reverse("api:milestone-list"), {
+        "engagement": engagement.pk, "title": "Nested", "description": NESTED_500}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["description"]
+    assert not Milestone.objects.filter(title="Nested").exists()
+
+
+@pytest.mark.parametrize(("name", "field", "limit"), [
+    ("milestone-list", "description", 5000), ("engagement-list", "objectives", 5000)])
+def test_staff_get_the_same_limits_as_the_pages(manager, engagement, name, field, limit):
+    body = {"engagement": engagement.pk, "client": engagement.client_id, "title": "Long", "start": "2025-01-06"}
+    api = client_for(manager)
+    too_long = api.post(reverse(f"api:{name}"), {**body, field: "x" * (limit + 1)}, format="json")
+    assert too_long.status_code == 400 and list(too_long.json()["errors"]) == [field]
+    assert api.post(reverse(f"api:{name}"), {**body, field: "x" * limit}, format="json").status_code == 201
