@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -27,6 +27,8 @@ from calendars.models import CalendarFeed, CalendarMeeting
 from engagements.models import Session, Side
 
 STAFF_ONLY = {"list": FIRM_STAFF, "retrieve": FIRM_STAFF, "metadata": FIRM_STAFF}
+# An absolute http(s) or webcal address with a host name (no user:password@, no IPv6 literal).
+FEED_URL_PATTERN = r"^(https?|webcal)://[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{1,5})?([/?#]\S*)?$"
 
 
 # --- Serializers ----------------------------------------------------------------------------------
@@ -68,7 +70,7 @@ class MeetingChoiceSerializer(MeetingConfirmSerializer):
 
 
 class MeetingsConfirmSerializer(serializers.Serializer):
-    meetings = MeetingChoiceSerializer(many=True, allow_empty=False, max_length=200)
+    meetings = serializers.ListField(child=MeetingChoiceSerializer(), allow_empty=False, min_length=1, max_length=200)
 
 
 class CalendarImportSerializer(serializers.Serializer):
@@ -98,8 +100,9 @@ class CalendarImportSummarySerializer(serializers.Serializer):
 class CalendarFeedSerializer(ApiModelSerializer):
     """A subscribed calendar. The address is write-only: it comes back masked."""
 
-    url = StrictCharField(write_only=True, max_length=2000,
-                          help_text=_("The calendar's private ICS address (http, https or webcal)."))
+    url = serializers.RegexField(FEED_URL_PATTERN, write_only=True, max_length=2000,
+                                 help_text=_("The calendar's private ICS address (http, https or webcal)."),
+                                 error_messages={"invalid": _("Enter an http://, https:// or webcal:// address.")})
     masked_url = serializers.CharField(read_only=True)
 
     class Meta:
@@ -127,6 +130,20 @@ class CalendarMeetingFilter(filters.FilterSet):
 
 
 # --- Views ----------------------------------------------------------------------------------------
+
+def _flat_errors(errors, prefix: str = "") -> dict[str, list[str]]:
+    """Nested serializer errors as ``{"meetings.0.focus": ["…"]}``."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(errors, dict):
+        items = errors.items()
+    elif isinstance(errors, list) and errors and all(isinstance(e, dict | list) for e in errors):
+        items = ((str(index), error) for index, error in enumerate(errors))
+    else:
+        return {prefix or "non_field_errors": [str(e) for e in (errors if isinstance(errors, list) else [errors])]}
+    for key, value in items:
+        name = str(key) if key != "non_field_errors" or not prefix else ""
+        flat.update(_flat_errors(value, ".".join(part for part in (prefix, name) if part)))
+    return {key: value for key, value in flat.items() if value}
 
 class CalendarMeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """Client meetings found in your calendar: confirm them as sessions, or ignore them."""
@@ -161,7 +178,9 @@ class CalendarMeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, A
     def confirm_many(self, request):
         """Confirm several meetings at once, all or none (errors are keyed by meeting id)."""
         serializer = MeetingsConfirmSerializer(data=request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            # One flat list of messages per field ("meetings.0.focus"), as every error body of the API.
+            raise exceptions.ValidationError(_flat_errors(serializer.errors))
         choices = []
         for item in serializer.validated_data["meetings"]:
             options = dict(item)
@@ -245,8 +264,9 @@ class CalendarFeedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        feed = services.feed_create(owner=request.user, url=serializer.validated_data["url"],
-                                    name=serializer.validated_data.get("name", ""))
+        with refusals_as_conflicts():  # already subscribed, or too many subscriptions: 409
+            feed = services.feed_create(owner=request.user, url=serializer.validated_data["url"],
+                                        name=serializer.validated_data.get("name", ""))
         return Response(self.read_serializer(feed).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, feed):

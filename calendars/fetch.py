@@ -52,7 +52,11 @@ def mask_url(url: str) -> str:
 
 def check_url_shape(url: str) -> None:
     """Refuse what is not an absolute http(s) address (raised as FeedError)."""
-    parts = urlsplit((url or "").strip())
+    try:
+        parts = urlsplit((url or "").strip())
+        parts.port  # noqa: B018  (raises ValueError on a port out of range)
+    except ValueError:
+        raise FeedError(_("This is not a valid address.")) from None
     if parts.scheme.lower() not in ("http", "https"):
         raise FeedError(_("Only http:// and https:// calendar addresses can be read (webcal:// works as https://)."))
     if not parts.hostname:

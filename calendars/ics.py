@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import icalendar
 import recurring_ical_events
+import x_wr_timezone
 from django.utils.translation import gettext as _
 
 MAX_TEXT = 2000  # characters kept of a description
@@ -213,19 +214,39 @@ def parse_calendar(data: bytes, *, window_start: dt.datetime, window_end: dt.dat
         if calendar.name != "VCALENDAR":
             continue
         parsed.skipped_unreadable += _drop_unreadable_events(calendar)
+        if calendar.get("X-WR-TIMEZONE"):  # Google's calendar-wide zone, made explicit on every time
+            calendar = x_wr_timezone.to_standard(calendar)
         recurring = _recurring_uids(calendar)
-        components, skipped = _expand(calendar, window_start, window_end)
+        # Most events of a real calendar happen once: they are read directly, and only the series
+        # go through recurring-ical-events (its per-series work is most of an import's time).
+        events = calendar.walk("VEVENT")
+        singles = [event for event in events if str(event.get("UID", "")) not in recurring]
+        components, skipped = [], 0
+        if len(singles) < len(events):
+            series = icalendar.Calendar()
+            series.update(calendar)
+            series.subcomponents = [c for c in calendar.subcomponents
+                                    if c.name == "VTIMEZONE" or (c.name == "VEVENT"
+                                                                 and str(c.get("UID", "")) in recurring)]
+            components, skipped = _expand(series, window_start, window_end)
         parsed.skipped_unreadable += skipped
-        for component in components:
+        for component in [*singles, *components]:
             occurrence = _occurrence(component, recurring, default_tz)
             if occurrence is None:
-                parsed.skipped_all_day += 1
+                parsed.skipped_all_day += _all_day_in(component, window_start, window_end)
                 continue
             if not window_start <= occurrence.start < window_end:
                 continue  # an event that started before the window and runs into it
             occurrences[occurrence.identity] = occurrence
     parsed.occurrences = sorted(occurrences.values(), key=lambda o: (o.start, o.uid))
     return parsed
+
+
+def _all_day_in(component, window_start: dt.datetime, window_end: dt.datetime) -> int:
+    """1 if this all-day event falls in the window (it is counted as skipped), else 0."""
+    start = component.get("DTSTART")
+    day = start.dt if start is not None else None
+    return int(isinstance(day, dt.date) and window_start.date() <= day <= window_end.date())
 
 
 def _occurrence(component, recurring: set[str], default_tz) -> Occurrence | None:

@@ -452,7 +452,7 @@ def feed_create(*, owner: User, url: str, name: str = "") -> CalendarFeed:
     if CalendarFeed.objects.filter(owner=owner).count() >= MAX_FEEDS_PER_OWNER:
         raise ValidationError(_("You can subscribe to at most %(count)s calendars.") % {"count": MAX_FEEDS_PER_OWNER})
     if CalendarFeed.objects.filter(owner=owner, url=url).exists():
-        raise ValidationError({"url": _("You already subscribe to this calendar.")})
+        raise ValidationError(_("You already subscribe to this calendar."))
     # Due at once: the scheduler reads it within minutes (the page reads it right away).
     feed = CalendarFeed(owner=owner, url=url, name=name.strip()[:100], next_poll_at=timezone.now())
     feed.full_clean()

@@ -218,6 +218,7 @@ class DemoBuilder:
             self._client(name, industry, contacts)
             for story in (s for s in STORIES if s.client == name):
                 self._engagement(story)
+        self._calendar()
         return self.created
 
     # --- people ---------------------------------------------------------------------------------
@@ -413,6 +414,12 @@ class DemoBuilder:
             measurements.append(KPIMeasurement(kpi=kpis[1], date=day, value=Decimal(f"{cost:.2f}")))
         KPIMeasurement.objects.bulk_create(measurements)
         return kpis
+
+    def _calendar(self):
+        """The demo consultant's calendar, with a few client meetings waiting to be confirmed (calendars/demo.py)."""
+        from calendars.demo import OWNER, seed_demo_calendar  # noqa: PLC0415  (calendars imports this app)
+
+        seed_demo_calendar(owner=self.users[OWNER], today=self.today)
 
     def _waiting_for_client(self, engagement, contacts):
         """Give the demo client something to do in the portal: an approval and a pulse."""

@@ -94,6 +94,13 @@ def _follow_rules(path: str, method: str, body: dict) -> None:
         body["due_date"] = SEED["engagement_start"]
     if path == "/api/v1/feedback-responses/" and body.get("side", "client") == "client":
         body["respondent_contact"] = SEED["contact"]
+    # The calendar import reads a real calendar (any other text is refused, rightly); feed addresses are
+    # unique per person.
+    if path == "/api/v1/calendar/imports/":
+        body.clear()
+        body["content"] = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//schemathesis//EN\r\nEND:VCALENDAR\r\n"
+    if path == "/api/v1/calendar/feeds/" and isinstance(body.get("url"), str):
+        body["url"] = f"https://calendar.example.com/generated-{next(_counter)}.ics"
     until = _date(body.get("snoozed_until"))
     if path == "/api/v1/flags/{id}/snooze/" and until and until <= dt.date.today():
         body["snoozed_until"] = "2999-12-31"

@@ -78,3 +78,16 @@ def test_a_feed_address_is_write_only(api, firm):
     assert CalendarFeed.objects.get().url == secret
     refused = api.post(URL + "feeds/", {"url": "file:///etc/passwd"}, format="json")
     assert refused.status_code == 400
+
+
+def test_confirm_many_errors_are_flat_per_field(api, firm):
+    services.calendar_import(owner=firm.consultant, data=ics("own/series_v1.ics"), now=NOW)
+    qbr = CalendarMeeting.objects.get(uid="qbr-february@rapport.test")
+    response = api.post(URL + "meetings/confirm-many/", {"meetings": [{"id": qbr.pk, "focus": "nonsense"},
+                                                                      {"id": 10**9, "focus": "strategy"}]},
+                        format="json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert set(errors) == {"meetings.0.focus", "meetings.1.id"}
+    assert all(isinstance(messages, list) and all(isinstance(m, str) for m in messages) for messages in errors.values())
+    assert api.post(URL + "meetings/confirm-many/", {"meetings": []}, format="json").status_code == 400
