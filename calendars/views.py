@@ -79,7 +79,8 @@ def inbox_context(request, *, engagement: Engagement | None = None, limit: int |
         rows, more = list(page.object_list), False
     if upcoming is None and (rows or limit is None):
         upcoming = selectors.upcoming_count(user=request.user, engagement=engagement)
-    return {"inbox_meetings": rows, "inbox_more": more, "inbox_page": page, "inbox_engagement": engagement,
+    return {"inbox_meetings": rows, "inbox_more": more, "inbox_page": page, "inbox_full": limit is None,
+            "inbox_engagement": engagement,
             "inbox_upcoming": upcoming or 0,
             "focus_choices": Session.Focus.choices, "side_choices": Side.choices,
             "inbox_next": request.get_full_path()}
