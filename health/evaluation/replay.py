@@ -30,7 +30,8 @@ from django.utils import timezone
 from accounts.models import User
 from clients.services import client_create, contact_create, contact_set_sponsor
 from engagements import services as engagement_services
-from engagements.models import Milestone
+from engagements.models import KPIMeasurement, Milestone, MilestoneComment, Session
+from feedback.models import FeedbackResponse
 from feedback.services import feedback_record
 from health import notifications, scoring
 from health import services as health_services
@@ -241,21 +242,14 @@ def _outcome(ids: dict[str, int], first_night: dt.date, last_night: dt.date, bre
                                 .order_by("date").values_list("engagement_id", "date", "watch")):
             if level:
                 watch.setdefault(key_of[pk], []).append(date)
-    counts = {"snapshots": HealthSnapshot.objects.filter(engagement_id__in=ids.values()).count()}
-    for model_name, queryset in _row_counts(ids.values()).items():
-        counts[model_name] = queryset
+    pks = list(ids.values())
+    counts = {"snapshots": HealthSnapshot.objects.filter(engagement_id__in=pks).count(),
+              "sessions": Session.objects.filter(engagement_id__in=pks).count(),
+              "milestones": Milestone.objects.filter(engagement_id__in=pks).count(),
+              "comments": MilestoneComment.objects.filter(milestone__engagement_id__in=pks).count(),
+              "feedback": FeedbackResponse.objects.filter(engagement_id__in=pks).count(),
+              "KPI values": KPIMeasurement.objects.filter(kpi__engagement_id__in=pks).count()}
     return Outcome(first_night=first_night, last_night=last_night, flags=flags, finals=finals, watch=watch,
                    breaks_marked=breaks_marked, algorithm_version=scoring.ALGORITHM_VERSION, counts=counts,
                    seconds=seconds)
 
-
-def _row_counts(engagement_ids) -> dict[str, int]:
-    from engagements.models import KPIMeasurement, MilestoneComment, Session
-    from feedback.models import FeedbackResponse
-
-    ids = list(engagement_ids)
-    return {"sessions": Session.objects.filter(engagement_id__in=ids).count(),
-            "milestones": Milestone.objects.filter(engagement_id__in=ids).count(),
-            "comments": MilestoneComment.objects.filter(milestone__engagement_id__in=ids).count(),
-            "feedback": FeedbackResponse.objects.filter(engagement_id__in=ids).count(),
-            "KPI values": KPIMeasurement.objects.filter(kpi__engagement_id__in=ids).count()}

@@ -13,6 +13,7 @@ Exit status 1 when a target is missed (``--no-fail`` to always exit 0).
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -42,10 +43,9 @@ class Command(BaseCommand):
         except ValueError as error:
             raise CommandError(str(error), returncode=2) from None
         first_night = story_module.FIRST_NIGHT
-        last_night = first_night + __import__("datetime").timedelta(days=days - 1)
+        last_night = first_night + dt.timedelta(days=days - 1)
         try:
-            database = throwaway_database(keep_database)
-            with database as name:
+            with throwaway_database(keep_database) as name:
                 with tqdm(total=days_to_replay(portfolio, last_night), unit="day", file=sys.stderr,
                           disable=True if verbosity < 1 else None, desc="Replaying") as bar:
                     outcome = replay(portfolio, first_night=first_night, last_night=last_night,
