@@ -1,7 +1,7 @@
-"""A real Celery worker, on the Redis broker and the test database, rescores a saved engagement.
+"""A real Celery worker, on a real Redis broker and the test database, rescores a saved engagement.
 
-Runs whenever REDIS_URL is set (CI sets it). Without it the test skips locally, but fails under
-CI=true: there a missing broker is a broken pipeline, not a reason to skip.
+Runs whenever REDIS_URL is set (CI sets it), on a redis-server of its own. Without it the test skips
+locally, but fails under CI=true: there a missing broker is a broken pipeline, not a reason to skip.
 """
 
 import os
@@ -20,16 +20,11 @@ from config.celery import app
 from engagements.models import Session
 from engagements.services import session_log
 from health.models import HealthSnapshot, PendingRescore
-from tests import factories
+from tests import clock, factories
+from tests.reliability.support import RedisServer, celery_broker
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 TIMEOUT_SECONDS = 60
-
-
-@pytest.fixture
-def _eager_tasks():
-    """Overrides the package's fixture: this test needs tasks to travel through the broker."""
-    yield
 
 
 def _redis_url() -> str:
@@ -55,18 +50,26 @@ def _test_database_url() -> str:
 
 
 @pytest.fixture
-def worker(transactional_db):
-    """A solo-pool worker subprocess; stopped before pytest-django empties the tables."""
-    redis_url = _redis_url()
+def worker(transactional_db, tmp_path):
+    """A solo-pool worker subprocess on a redis-server of the test's own (so nothing it leaves stays
+    in the suite's broker); stopped before pytest-django empties the tables. While it runs, this
+    process queues its tasks there too."""
+    _redis_url()
+    server = RedisServer(tmp_path)
+    server.start()
+    redis_url = server.url
     env = {**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": _test_database_url(),
            "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "real-worker-test-only"}
     log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)  # noqa: SIM115
+    # On the suite's clock (tests/clock.py): a rescore queued with a delay is due by the worker's clock.
     process = subprocess.Popen(  # noqa: S603 (fixed argv, no shell)
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
-         "--loglevel=INFO", "--without-gossip", "--without-mingle", "-n", f"health-test-{os.getpid()}@%h"],
-        cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        clock.command([sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
+                       "--loglevel=INFO", "--without-gossip", "--without-mingle", "-n",
+                       f"health-test-{os.getpid()}@%h"]),
+        cwd=BASE_DIR, env=clock.environment(env), stdout=log, stderr=subprocess.STDOUT,
     )
-    yield process, Path(log.name)
+    with celery_broker(redis_url):
+        yield process, Path(log.name)
     process.terminate()
     try:
         process.wait(timeout=15)
@@ -74,6 +77,7 @@ def worker(transactional_db):
         process.kill()
         process.wait()
     log.close()
+    server.stop()
 
 
 @pytest.mark.django_db(transaction=True)
