@@ -61,7 +61,10 @@ def browser():
             # Its message is a boxed banner about `playwright install`; ours says what to do first.
             first_line = next((line.strip(" ║╔╗╚╝═") for line in str(error).splitlines() if line.strip(" ║╔╗╚╝═")),
                               type(error).__name__)
-            pytest.skip(f"{NO_BROWSER.format(path=path or 'the default location')} (Playwright: {first_line})")
+            if path:
+                pytest.skip(f"The Chromium at {path} did not start (Playwright: {first_line}). Reinstall it: on "
+                            "Debian/Ubuntu `apt-get install --reinstall chromium`.")
+            pytest.skip(f"{NO_BROWSER.format(path='/usr/bin/chromium')} (Playwright: {first_line})")
         yield browser
         browser.close()
 
