@@ -15,24 +15,28 @@ from __future__ import annotations
 
 import base64
 import io
+import secrets
 
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Role, User
+from accounts.models import Authenticator, RecoveryCode, RecoveryCodeSet, Role, User
 
 RECOVERY_CODES = 10
+# Ten characters from 31 that cannot be mistaken for one another (no 0/o, 1/l/i): about 50 bits,
+# stored as salted password hashes. Shown as "abcde-fgh23"; typed with or without the dash.
+RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+RECOVERY_LENGTH = 10
 
 
 def mfa_enabled(user: User) -> bool:
     """Whether the user has a confirmed authenticator app."""
-    return user.is_authenticated and TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return user.is_authenticated and Authenticator.objects.filter(user=user, confirmed=True).exists()
 
 
 def mfa_required(user: User) -> bool:
@@ -47,7 +51,7 @@ def _require_fresh_code(*, user: User, token: str) -> None:
                                           "recovery code.")})
 
 
-def mfa_start_enrolment(*, user: User, token: str = "") -> TOTPDevice:
+def mfa_start_enrolment(*, user: User, token: str = "") -> Authenticator:
     """A new, unconfirmed authenticator for the user (replacing any earlier unconfirmed one).
 
     A user who already has one must give a code from it (or a recovery code): moving to a new
@@ -56,15 +60,15 @@ def mfa_start_enrolment(*, user: User, token: str = "") -> TOTPDevice:
     if mfa_enabled(user):
         _require_fresh_code(user=user, token=token)
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-        return TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
+        Authenticator.objects.filter(user=user, confirmed=False).delete()
+        return Authenticator.objects.create_for(user=user, name=_("Authenticator app"), confirmed=False)
 
 
-def mfa_pending_device(*, user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+def mfa_pending_device(*, user: User) -> Authenticator | None:
+    return Authenticator.objects.filter(user=user, confirmed=False).order_by("-id").first()
 
 
-def mfa_qr_svg(device: TOTPDevice) -> str:
+def mfa_qr_svg(device: Authenticator) -> str:
     """The device's otpauth:// URL as an inline SVG QR code (no image library needed)."""
     # config_url carries the issuer (settings.OTP_TOTP_ISSUER) and the account's e-mail.
     image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
@@ -74,12 +78,12 @@ def mfa_qr_svg(device: TOTPDevice) -> str:
     return svg[svg.index("<svg"):]
 
 
-def mfa_secret(device: TOTPDevice) -> str:
+def mfa_secret(device: Authenticator) -> str:
     """The shared secret in base32, for typing into an app that cannot scan."""
     return base64.b32encode(device.bin_key).decode().rstrip("=")
 
 
-def mfa_confirm_enrolment(*, user: User, device: TOTPDevice, token: str) -> list[str]:
+def mfa_confirm_enrolment(*, user: User, device: Authenticator, token: str) -> list[str]:
     """Confirm the authenticator with a code from it; returns fresh recovery codes (shown once)."""
     if device.user_id != user.pk or device.confirmed:
         raise ValidationError(_("Start the set-up again."))
@@ -87,21 +91,26 @@ def mfa_confirm_enrolment(*, user: User, device: TOTPDevice, token: str) -> list
         raise ValidationError({"token": _("That code does not match. Check the time on your phone and try the "
                                           "newest code.")})
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+        Authenticator.objects.filter(user=user, confirmed=True).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         return _new_recovery_codes(user)
 
 
-def _new_recovery_codes(user: User) -> list[str]:
-    StaticDevice.objects.filter(user=user).delete()
-    static = StaticDevice.objects.create(user=user, name=_("Recovery codes"), confirmed=True)
-    codes = []
-    while len(codes) < RECOVERY_CODES:
-        code = StaticToken.random_token()
+def _random_recovery_code() -> str:
+    while True:
+        code = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_LENGTH))
         if not code.isdigit():  # an all-digit code would be taken for an app's code (mfa_verify)
-            codes.append(code)
-    StaticToken.objects.bulk_create([StaticToken(device=static, token=code) for code in codes])
+            return f"{code[:5]}-{code[5:]}"
+
+
+def _new_recovery_codes(user: User) -> list[str]:
+    """Ten fresh codes, returned to be shown once; only their hashes are stored."""
+    RecoveryCodeSet.objects.filter(user=user).delete()
+    device = RecoveryCodeSet.objects.create(user=user, name=_("Recovery codes"), confirmed=True)
+    codes = [_random_recovery_code() for _ in range(RECOVERY_CODES)]
+    RecoveryCode.objects.bulk_create([RecoveryCode(device=device, code_hash=make_password(code.replace("-", "")))
+                                      for code in codes])
     return codes
 
 
@@ -122,10 +131,10 @@ def mfa_verify(*, user: User, token: str):
     # An app's code is all digits, a recovery code is not: each is tried only where it could
     # match, so using a recovery code does not count as a wrong app code (which slows the next try).
     if token.isdigit():
-        devices = [device for device in TOTPDevice.objects.filter(user=user, confirmed=True)
+        devices = [device for device in Authenticator.objects.filter(user=user, confirmed=True)
                    if len(token) == device.digits]
     else:
-        devices = list(StaticDevice.objects.filter(user=user, confirmed=True))
+        devices = list(RecoveryCodeSet.objects.filter(user=user, confirmed=True))
     with transaction.atomic():
         for device in devices:
             allowed, _details = device.verify_is_allowed()
@@ -146,5 +155,5 @@ def mfa_disable(*, user: User, password: str, token: str) -> None:
         raise ValidationError({"password": _("That is not your password.")})
     _require_fresh_code(user=user, token=token)
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
-        StaticDevice.objects.filter(user=user).delete()
+        Authenticator.objects.filter(user=user).delete()
+        RecoveryCodeSet.objects.filter(user=user).delete()

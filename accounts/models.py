@@ -1,9 +1,16 @@
+import secrets
+
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, DeviceManager, ThrottlingMixin, TimestampMixin
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts import encryption
 
 
 class Role(models.TextChoices):
@@ -110,3 +117,89 @@ class User(AbstractUser):
     @property
     def is_firm_staff(self):
         return self.role in (Role.MANAGER, Role.CONSULTANT)
+
+
+# --- Two-factor devices (accounts/mfa.py), with their secrets protected at rest -------------------
+
+class AuthenticatorManager(DeviceManager):
+    def create_for(self, *, user, name: str, confirmed: bool = False) -> "Authenticator":
+        """A new authenticator with a fresh random 160-bit seed, stored encrypted."""
+        return self.create(user=user, name=name, confirmed=confirmed,
+                           encrypted_key=encryption.encrypt(secrets.token_bytes(20)))
+
+
+class Authenticator(TimestampMixin, ThrottlingMixin, Device):
+    """A TOTP authenticator app. Its seed is kept encrypted (accounts/encryption.py), never in clear.
+
+    The TOTP rules (30 s steps, one step of tolerance, drift, no code accepted twice, slowing
+    down after wrong codes) are django-otp's ``TOTPDevice``'s, whose methods are reused as they
+    are: only where the seed lives differs (its ``key`` column holds it in clear).
+    """
+
+    encrypted_key = models.TextField(_("encrypted seed"))
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    objects = AuthenticatorManager()
+
+    class Meta(Device.Meta):
+        verbose_name = _("authenticator app")
+        verbose_name_plural = _("authenticator apps")
+
+    @property
+    def bin_key(self) -> bytes:
+        return encryption.decrypt(self.encrypted_key)
+
+    verify_token = TOTPDevice.verify_token
+    get_throttle_factor = TOTPDevice.get_throttle_factor
+    config_url = TOTPDevice.config_url
+    _read_str_from_settings = TOTPDevice._read_str_from_settings
+
+
+def normalise_recovery_code(token: str) -> str:
+    return (token or "").strip().lower().replace(" ", "").replace("-", "")
+
+
+class RecoveryCodeSet(TimestampMixin, ThrottlingMixin, Device):
+    """A user's single-use recovery codes. Only salted hashes of them are kept (ASVS 6.5.2)."""
+
+    class Meta(Device.Meta):
+        verbose_name = _("recovery codes")
+        verbose_name_plural = _("recovery codes")
+
+    def get_throttle_factor(self):
+        return getattr(settings, "OTP_STATIC_THROTTLE_FACTOR", 1)
+
+    def verify_token(self, token) -> bool:
+        allowed, _details = self.verify_is_allowed()
+        if not allowed:
+            return False
+        token = normalise_recovery_code(token)
+        match = next((code for code in self.codes.all() if check_password(token, code.code_hash)), None) \
+            if token else None
+        if match is None:
+            self.throttle_increment()
+            return False
+        match.delete()
+        self.throttle_reset(commit=False)
+        self.set_last_used_timestamp(commit=False)
+        self.save()
+        return True
+
+
+class RecoveryCode(models.Model):
+    """One recovery code, as a password hash (the default hasher: Argon2id in production)."""
+
+    device = models.ForeignKey(RecoveryCodeSet, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=256)
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+
+    def __str__(self):
+        return f"{self.device} #{self.pk}"

@@ -27,6 +27,9 @@ export DJANGO_DEBUG=0
 DJANGO_SECRET_KEY=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(50))')
 export DJANGO_SECRET_KEY
 export DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost
+# Fixed, not random like the secret: the seeded managers' authenticator seeds are encrypted with it
+# and must still decrypt on the next run (a throwaway database; never use this key elsewhere).
+export MFA_ENCRYPTION_KEYS=${LOAD_MFA_KEY:-be5fp6LJL-F97M5iXRgNORG-Jv_NgJ-6NAHrEk6TLr8=}
 export DJANGO_BEHIND_PROXY=1
 export LOG_LEVEL=${LOG_LEVEL:-WARNING}
 

@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import os
 import random
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -31,9 +32,9 @@ from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
-from accounts.models import User  # noqa: E402
+from accounts import encryption  # noqa: E402
+from accounts.models import Authenticator, User  # noqa: E402
 from clients.models import Client, Contact, SponsorPeriod  # noqa: E402
 from engagements.management.commands.seed_demo import history_dates  # noqa: E402
 from engagements.models import Engagement, Milestone, MilestoneComment, Session, Side  # noqa: E402
@@ -70,9 +71,9 @@ def main(out: Path) -> None:
                            .order_by("id").values_list("email", flat=True)),
         "client": list(User.objects.filter(email__startswith="client", email__endswith="@load.example")
                        .order_by("id").values_list("email", flat=True)),
-        "manager": [{"email": email, "totp_key": key} for email, key in
-                    TOTPDevice.objects.filter(user__email__endswith="@load.example", confirmed=True)
-                    .order_by("user_id").values_list("user__email", "key")],
+        "manager": [{"email": email, "totp_key": encryption.decrypt(key).hex()} for email, key in
+                    Authenticator.objects.filter(user__email__endswith="@load.example", confirmed=True)
+                    .order_by("user_id").values_list("user__email", "encrypted_key")],
     }
     out.write_text(json.dumps(logins, indent=1))
 
@@ -86,7 +87,9 @@ def build() -> None:
     managers = User.objects.bulk_create([
         User(email=f"manager{i:03d}@load.example", full_name=f"Manager {i:03d}", is_manager=True,
              password=password) for i in range(MANAGERS)])
-    TOTPDevice.objects.bulk_create([TOTPDevice(user=m, name="Load test", confirmed=True) for m in managers])
+    Authenticator.objects.bulk_create([
+        Authenticator(user=m, name="Load test", confirmed=True,
+                      encrypted_key=encryption.encrypt(secrets.token_bytes(20))) for m in managers])
 
     clients = Client.objects.bulk_create([Client(name=f"Load Client {i:03d}", industry="Retail")
                                           for i in range(CLIENTS)])

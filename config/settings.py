@@ -7,6 +7,8 @@ below; see README.md.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import os
 from datetime import timedelta
@@ -14,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -87,6 +90,27 @@ if "DJANGO_DEBUG" in os.environ and not DEBUG:
         )
     if not env_list("DJANGO_ALLOWED_HOSTS", []):
         raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the host names Rapport is served under.")
+
+# Two-factor secrets (authenticator seeds) are encrypted at rest with Fernet (accounts/encryption.py).
+# MFA_ENCRYPTION_KEYS lists keys: the first encrypts, all decrypt; to rotate, put a new key first and
+# run `manage.py mfa_rotate_keys`, then drop the old one. Production must bring its own; elsewhere
+# (the embedded demo, DEBUG, tests) a key is derived from the secret key.
+MFA_ENCRYPTION_KEYS = env_list("MFA_ENCRYPTION_KEYS", [])
+if not MFA_ENCRYPTION_KEYS:
+    if "DJANGO_DEBUG" in os.environ and not DEBUG:
+        raise ImproperlyConfigured(
+            "MFA_ENCRYPTION_KEYS is not set. Generate a key with "
+            "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
+        )
+    MFA_ENCRYPTION_KEYS = [base64.urlsafe_b64encode(
+        hashlib.sha256(f"rapport-mfa-encryption:{SECRET_KEY}".encode()).digest()).decode()]
+for _key in MFA_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "MFA_ENCRYPTION_KEYS must list Fernet keys (32 url-safe base64-encoded bytes), separated by commas."
+        ) from None
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])

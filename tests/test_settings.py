@@ -38,7 +38,8 @@ def test_env_list_splits_on_commas(monkeypatch):
 
 
 def _check(env):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "MFA_ENCRYPTION_KEYS"))}
     return subprocess.run([sys.executable, "manage.py", "check"], env={**clean, **env}, capture_output=True,
                           text=True, timeout=60)
 
@@ -64,6 +65,15 @@ def test_production_refuses_a_weak_secret_key():
                      "DJANGO_ALLOWED_HOSTS": "rapport.example.com"})
     assert result.returncode != 0
     assert "too weak for production" in result.stderr
+
+
+def test_production_refuses_to_start_without_a_key_for_two_factor_secrets():
+    production = {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "k" * 30 + "abcdefghij" * 3,
+                  "DJANGO_ALLOWED_HOSTS": "rapport.example.com"}
+    result = _check(production)
+    assert result.returncode != 0 and "MFA_ENCRYPTION_KEYS is not set" in result.stderr
+    result = _check({**production, "MFA_ENCRYPTION_KEYS": "not-a-fernet-key"})
+    assert result.returncode != 0 and "MFA_ENCRYPTION_KEYS must list Fernet keys" in result.stderr
 
 
 def test_production_refuses_to_start_without_allowed_hosts():

@@ -37,6 +37,9 @@ SCOPES = {
 # Models whose access is decided elsewhere, with the reason.
 NOT_SCOPED_HERE = {
     "accounts.User": "users are managed in the back office only",
+    "accounts.Authenticator": "two-factor devices: only their owner, through accounts/mfa.py, never listed",
+    "accounts.RecoveryCodeSet": "two-factor devices: only their owner, through accounts/mfa.py, never listed",
+    "accounts.RecoveryCode": "hashes of recovery codes, read only to check a code (accounts/mfa.py)",
 }
 
 

@@ -9,6 +9,7 @@ security headers, static files from WhiteNoise, a real sign-in, and a task consu
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -151,6 +152,7 @@ def stack(tmp_path, request):
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "MFA_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_BEHIND_PROXY": "1",
         "DATABASE_URL": _database_url(),

@@ -1,6 +1,7 @@
 """Production settings, checked in a subprocess with a production environment, and the headers,
 cookies, hashing and session timeouts that follow from them."""
 
+import base64
 import json
 import os
 import secrets
@@ -23,6 +24,7 @@ PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
     "DJANGO_ALLOWED_HOSTS": "rapport.example.com",
     "DATABASE_URL": "postgres://rapport@db.invalid:5432/rapport",
+    "MFA_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
 }
 
 

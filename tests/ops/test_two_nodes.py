@@ -15,6 +15,7 @@ without them they skip, and under CI=true they fail (tests/conftest.py).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -111,6 +112,7 @@ def nodes(transactional_db, redis_server, tmp_path):
         "PYTHONPATH": str(ROOT),
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "MFA_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_BEHIND_PROXY": "1",
         "DATABASE_URL": worker_database_url(),
