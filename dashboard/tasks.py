@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from config.mail import subject_line
 from dashboard import selectors
 from health import notifications
 
@@ -47,7 +48,7 @@ def weekly_digests(*, today: dt.date) -> int:
     for manager in notifications.active_managers():
         with translation.override(manager.preferred_language):
             context = digest_context(user=manager, today=today)
-            subject = render_to_string("emails/digest_subject.txt", context).strip()
+            subject = subject_line(render_to_string("emails/digest_subject.txt", context))
             text = render_to_string("emails/digest.txt", context)
             html = render_to_string("emails/digest.html", context)
         message = EmailMultiAlternatives(subject=subject, body=text, to=[manager.email])

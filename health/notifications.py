@@ -24,6 +24,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 
 from accounts.models import User
+from config.mail import subject_line
 from health.models import Flag
 
 logger = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ def _flag_message(person: User, flags: list[Flag]) -> EmailMultiAlternatives:
             "queue_url": absolute_url(reverse("dashboard:flags")),
             "is_manager": person.role == "manager",
         }
-        subject = render_to_string("emails/flag_raised_subject.txt", context).strip()
+        subject = subject_line(render_to_string("emails/flag_raised_subject.txt", context))
         text = render_to_string("emails/flag_raised.txt", context)
         html = render_to_string("emails/flag_raised.html", context)
     message = EmailMultiAlternatives(subject=subject, body=text, to=[person.email])

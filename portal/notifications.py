@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
+from config.mail import subject_line
 from engagements.models import Milestone
 from portal.models import NotificationPreference
 
@@ -51,7 +52,7 @@ def send_after_commit(*, to: list[str], subject: str, template: str, context: di
     if not to:
         return
     body = render_to_string(template, context)
-    message = EmailMessage(subject=subject.replace("\n", " ").strip(), body=body,
+    message = EmailMessage(subject=subject_line(subject), body=body,
                            from_email=settings.DEFAULT_FROM_EMAIL, to=to)
     # robust: the user's action has committed; a mail server hiccup must not turn it into an error page.
     transaction.on_commit(message.send, robust=True)
