@@ -37,3 +37,18 @@ def test_docs_page_loads_swagger_ui_from_our_static_files(client):
     for asset in assets:
         assert asset.startswith("/static/"), asset
         assert finders.find(asset.removeprefix("/static/")), asset
+
+
+def test_docs_page_has_no_inline_script_and_the_csp_allows_what_it_loads(client):
+    """Swagger UI's start-up script is a file of our origin: the CSP (script-src 'self') lets it run."""
+    response = client.get(reverse("api:docs"))
+    html = response.content.decode()
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, flags=re.S)
+    assert scripts and all('src="' in attributes and not body.strip() for attributes, body in scripts), scripts
+    policy = dict(part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";") if part.strip())
+    assert policy["script-src"] == "'self'"
+    sources = [re.search(r'src="([^"]+)"', attributes).group(1) for attributes, _body in scripts]
+    assert all(source.startswith("/") and not source.startswith("//") for source in sources), sources
+    start_up = client.get(next(source for source in sources if "script=" in source).replace("&amp;", "&"))
+    assert start_up.status_code == 200 and start_up["Content-Type"].startswith("application/javascript")
+    assert "SwaggerUIBundle" in start_up.content.decode()
