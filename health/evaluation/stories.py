@@ -476,15 +476,22 @@ def _begin(w: _Writer, start: dt.date) -> None:
 
 def _healthy(w: _Writer, n: int) -> Story:
     """Ordinary noise only. The first control of a portfolio marks a planned break; the second sees
-    its sponsor change without anything else changing; beyond, each may do either."""
+    its sponsor change without anything else changing; the third has a busy operational stretch
+    (3–6 weeks of more operational sessions, the client still asking our view and taking the
+    initiative as before: a phase of the work, not a slide); beyond, each may have any of these."""
     start = w.mature_start()
     _begin(w, start)
     r = w.rng
-    if n == 0 or (n >= 2 and r.random() < 0.25):
+    if n == 0 or (n >= 3 and r.random() < 0.25):
         w.planned_break(w.first_night + dt.timedelta(days=20), w.last_night - dt.timedelta(days=70))
-    if n == 1 or (n >= 2 and r.random() < 0.2):
+    if n == 1 or (n >= 3 and r.random() < 0.2):
         w.sponsor_change(_between(r, w.first_night + dt.timedelta(days=20), w.last_night - dt.timedelta(days=30)))
-    w.write(start, [Phase(start, w.base)])
+    phases = [Phase(start, w.base)]
+    if n == 2 or (n >= 3 and r.random() < 0.3):
+        busy = _between(r, w.first_night, w.last_night - dt.timedelta(days=45))
+        phases += [Phase(busy, dataclasses.replace(w.base, consultative=r.uniform(0.4, 0.55), wander=0.0)),
+                   Phase(busy + dt.timedelta(days=r.randint(21, 42)), w.base)]
+    w.write(start, phases)
     return w.story("healthy", start)
 
 
