@@ -13,7 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from clients.models import Client, Contact
-from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, Session
+from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, PlannedBreak, Session
 from feedback.models import FeedbackResponse, PulseRequest
 from health.models import Flag, HealthSnapshot
 
@@ -107,6 +107,15 @@ class SessionFilter(StrictFilterSet):
     class Meta:
         model = Session
         fields = ["engagement", "client", "focus", "channel", "start"]
+
+
+class PlannedBreakFilter(StrictFilterSet):
+    engagement = IdFilter(field_name="engagement_id")
+    client = IdFilter(field_name="engagement__client_id")
+
+    class Meta:
+        model = PlannedBreak
+        fields = ["engagement", "client", "reason"]
 
 
 class MilestoneFilter(StrictFilterSet):

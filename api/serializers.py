@@ -27,9 +27,10 @@ from api.fields import (
 )
 from api.models import ApiToken
 from clients.models import Client, Contact
-from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, Session
+from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, PlannedBreak, Session
 from feedback.models import FeedbackResponse, PulseRequest
-from health.models import Flag, HealthSnapshot, Mode, State
+from health import evidence
+from health.models import EngagementHealth, Flag, HealthSnapshot, Mode, State
 
 VERSION_HELP = _("The version you read. Required on update: a stale version gets 409 instead of overwriting a newer "
                  "edit.")
@@ -144,6 +145,34 @@ class SponsorSerializer(serializers.Serializer):
     since = serializers.DateField(required=False, help_text=_("The first day as sponsor; defaults to today."))
 
 
+# --- Health (used by engagements below) -----------------------------------------------------------
+
+class WatchItemSerializer(serializers.Serializer):
+    """An early-warning sign, below a flag: shown on the pages, never e-mailed."""
+
+    kind = serializers.CharField(read_only=True, help_text=_("What is being watched, e.g. `sponsor_change_kpi_only`."))
+    since = serializers.DateField(read_only=True, help_text=_("The first scoring date the sign showed."))
+    evidence = serializers.JSONField(read_only=True, help_text=_("The numbers behind the sign."))
+    summary = serializers.SerializerMethodField(help_text=_("The sign in a sentence, in the request's language."))
+
+    def get_summary(self, item) -> str:
+        return evidence.watch_summary(item)
+
+
+class EngagementHealthSerializer(ApiModelSerializer):
+    """An engagement's latest health figures (as of the newest scoring run that covered it)."""
+
+    mode = serializers.ChoiceField(choices=Mode.choices, allow_blank=True, read_only=True)
+    state = serializers.ChoiceField(choices=State.choices, allow_blank=True, read_only=True)
+    watch = WatchItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = EngagementHealth
+        fields = ["as_of", "score", "mode", "state", "depth", "balance", "days_since_last_session",
+                  "score_change_30", "score_change_90", "live_flags", "watch", "watch_count"]
+        read_only_fields = fields
+
+
 # --- Engagements ----------------------------------------------------------------------------------
 
 class EngagementSerializer(RoleAwareSerializer):
@@ -158,15 +187,18 @@ class EngagementSerializer(RoleAwareSerializer):
                                         help_text=_("The lead is always on the team."))
     closure_reason = serializers.ChoiceField(choices=Engagement.ClosureReason.choices, allow_blank=True,
                                              read_only=True, help_text=_("Set by the close action."))
+    health = EngagementHealthSerializer(source="latest_health", read_only=True, allow_null=True,
+                                        help_text=_("The latest health figures, with the early-warning signs "
+                                                    "(`watch`); null until the engagement is scored."))
 
     class Meta:
         model = Engagement
         fields = ["id", "client", "title", "objectives", "start", "end", "status", "lead", "team",
                   "planned_cadence_days", "closure_reason", "handover_notes", "retrospective", "closed_at",
-                  "created_at"]
+                  "created_at", "health"]
         read_only_fields = ["closure_reason", "handover_notes", "retrospective", "closed_at", "created_at"]
         staff_only_fields = ["lead", "team", "planned_cadence_days", "closure_reason", "handover_notes",
-                             "retrospective", "closed_at", "created_at"]
+                             "retrospective", "closed_at", "created_at", "health"]
 
 
 class EngagementCloseSerializer(serializers.Serializer):
@@ -202,6 +234,24 @@ class SessionSerializer(VersionedSerializer):
                              "created_at", "updated_at"]
         # session_update() changes the session's own fields and client attendees only.
         create_only_fields = ["engagement", "consultants", "kpis_discussed"]
+
+
+# --- Planned breaks -------------------------------------------------------------------------------
+
+class PlannedBreakSerializer(ApiModelSerializer):
+    """A pause agreed with the client (holiday, budget freeze): no cadence flag during it, nor for one
+    planned interval after it."""
+
+    engagement = ScopedPrimaryKeyRelatedField(access.engagements_for)
+
+    class Meta:
+        model = PlannedBreak
+        fields = ["id", "engagement", "starts_on", "ends_on", "reason", "note", "created_by", "created_at"]
+        read_only_fields = ["created_by", "created_at"]
+        # Say why: the pages ask for it too (the model's default is only for data entered elsewhere).
+        extra_kwargs = {"reason": {"required": True}}
+        # The service checks the dates (order, overlaps): its errors come back as field errors.
+        validators = []
 
 
 # --- Milestones -----------------------------------------------------------------------------------
@@ -331,12 +381,14 @@ class HealthSnapshotSerializer(ApiModelSerializer):
 
     mode = serializers.ChoiceField(choices=Mode.choices, allow_blank=True, read_only=True)
     state = serializers.ChoiceField(choices=State.choices, allow_blank=True, read_only=True)
+    watch = WatchItemSerializer(many=True, read_only=True,
+                                help_text=_("Early-warning signs below a flag on that date (never e-mailed)."))
 
     class Meta:
         model = HealthSnapshot
         fields = ["id", "engagement", "date", "score", "components", "depth", "balance", "mode", "state",
                   "advice_rate", "cadence", "days_since_last_session", "sponsor_presence", "client_rating",
-                  "consultant_rating", "perception_gap", "delivery", "algorithm_version"]
+                  "consultant_rating", "perception_gap", "delivery", "watch", "algorithm_version"]
         read_only_fields = fields
 
 
@@ -346,13 +398,19 @@ class FlagSerializer(ApiModelSerializer):
     raised_at = serializers.DateField(source="raised_on", read_only=True,
                                       help_text=_("The scoring date that raised the flag."))
     action_plan = serializers.ChoiceField(choices=Flag.ActionPlan.choices, allow_blank=True, read_only=True)
+    summary = serializers.SerializerMethodField(
+        help_text=_("What changed since when, in one or two sentences in the request's language (Accept-Language); "
+                    "`evidence` holds the numbers."))
 
     class Meta:
         model = Flag
-        fields = ["id", "engagement", "kind", "severity", "status", "evidence", "raised_at", "owner",
+        fields = ["id", "engagement", "kind", "severity", "status", "summary", "evidence", "raised_at", "owner",
                   "action_plan", "acknowledged_at", "snoozed_until", "snooze_reason", "resolved_at", "resolved_by",
                   "resolution_note"]
         read_only_fields = fields
+
+    def get_summary(self, flag) -> str:
+        return evidence.flag_summary(flag.kind, flag.evidence or {})
 
 
 class FlagSnoozeSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ router.register("clients", views.ClientViewSet, basename="client")
 router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("engagements", views.EngagementViewSet, basename="engagement")
 router.register("sessions", views.SessionViewSet, basename="session")
+router.register("planned-breaks", views.PlannedBreakViewSet, basename="planned-break")
 router.register("milestones", views.MilestoneViewSet, basename="milestone")
 router.register(r"milestones/(?P<milestone_pk>[^/]+)/comments", views.MilestoneCommentViewSet,
                 basename="milestone-comment")

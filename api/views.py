@@ -232,7 +232,7 @@ class EngagementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Servic
     def get_queryset(self):
         queryset = access.engagements_for(self.request.user)
         if self.role != Role.CLIENT:
-            queryset = queryset.prefetch_related(Prefetch("team", queryset=ID_ONLY))
+            queryset = queryset.select_related("latest_health").prefetch_related(Prefetch("team", queryset=ID_ONLY))
         return queryset
 
     def create_object(self, data):
@@ -291,6 +291,30 @@ class SessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCr
 
     def perform_destroy(self, session):
         engagement_services.session_delete(session=session)
+
+
+# --- Planned breaks -------------------------------------------------------------------------------
+
+class PlannedBreakViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCreateMixin,
+                          mixins.DestroyModelMixin, ApiViewSet):
+    """Planned breaks (holiday, budget freeze…): no cadence flag during one, nor for one planned interval
+    after it. Firm staff mark and delete them on the engagements they may see; to change one, delete it
+    and add it again."""
+
+    serializer_class = serializers.PlannedBreakSerializer
+    filterset_class = filters.PlannedBreakFilter
+    ordering_fields = ["starts_on", "ends_on", "created_at"]
+    ordering = ["-starts_on", "-id"]
+    roles = {**READ_ONLY, "create": FIRM_STAFF, "destroy": FIRM_STAFF}
+
+    def get_queryset(self):
+        return access.planned_breaks_for(self.request.user)
+
+    def create_object(self, data):
+        return engagement_services.planned_break_create(user=self.request.user, **data)
+
+    def perform_destroy(self, planned_break):
+        engagement_services.planned_break_delete(planned_break=planned_break, user=self.request.user)
 
 
 # --- Milestones -----------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ class PortfolioFilterForm(forms.Form):
         *ANY, *Mode.choices, (selectors.ONE_SIDED, _("One-sided (expert- or client-led)"))])
     state = forms.ChoiceField(label=_("State"), required=False, choices=ANY + list(State.choices))
     flag_kind = forms.ChoiceField(label=_("Live flag"), required=False, choices=ANY + list(Flag.Kind.choices))
+    watch = forms.ChoiceField(label=_("Early signs"), required=False,
+                              choices=ANY + [("1", _("On watch"))])
     score_min = forms.IntegerField(label=_("Score from"), required=False, min_value=0, max_value=100)
     score_max = forms.IntegerField(label=_("Score to"), required=False, min_value=0, max_value=100)
     sort = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -49,7 +51,7 @@ class PortfolioFilterForm(forms.Form):
         return selectors.PortfolioFilters(
             lead=lead.pk if lead else None, client=(data.get("client") or "").strip(),
             status=data.get("status") or "", mode=data.get("mode") or "", state=data.get("state") or "",
-            flag_kind=data.get("flag_kind") or "",
+            flag_kind=data.get("flag_kind") or "", on_watch=data.get("watch") == "1",
             score_min=data.get("score_min"), score_max=data.get("score_max"),
         )
 

@@ -39,7 +39,7 @@ from accounts import access
 from accounts.models import User
 from engagements.models import Engagement, Session
 from health.conf import health_config
-from health.models import Flag, HealthSnapshot, Mode
+from health.models import EngagementHealth, Flag, HealthSnapshot, Mode
 
 # Rows per page of the portfolio table and of the flag queue.
 PORTFOLIO_PAGE_SIZE = 50
@@ -74,6 +74,7 @@ class PortfolioFilters:
     mode: str = ""
     state: str = ""
     flag_kind: str = ""
+    on_watch: bool = False  # only engagements with early-warning signs (the "watch" level)
     score_min: float | None = None
     score_max: float | None = None
 
@@ -222,6 +223,7 @@ _LATEST = {
     "days_since_session": "latest_health__days_since_last_session",
     "change_30": "latest_health__score_change_30",
     "change_90": "latest_health__score_change_90",
+    "watch_count": "latest_health__watch_count",
 }
 
 
@@ -231,8 +233,8 @@ def portfolio(*, user: User, filters: PortfolioFilters | None = None, sort: str 
     The figures come from ``health.EngagementHealth`` (one row per engagement, written by the
     scoring run next to the snapshots), joined to each engagement: ``score``, ``mode``, ``state``,
     ``depth``, ``balance``, ``days_since_session`` of the latest snapshot (dated ``latest_on``),
-    ``change_30`` / ``change_90`` against the snapshots 30 and 90 days before it, and
-    ``live_flags``. Engagements never scored have empty figures and no flags.
+    ``change_30`` / ``change_90`` against the snapshots 30 and 90 days before it, ``watch_count``
+    (early-warning signs below a flag) and ``live_flags``. Engagements never scored have empty figures and no flags.
     """
     filters = filters or PortfolioFilters()
     qs = (access.health_visible_engagements_for(user).filter(status__in=live_engagement_statuses())
@@ -253,6 +255,8 @@ def portfolio(*, user: User, filters: PortfolioFilters | None = None, sort: str 
         qs = qs.filter(mode=filters.mode)
     if filters.state:
         qs = qs.filter(state=filters.state)
+    if filters.on_watch:
+        qs = qs.filter(watch_count__gt=0)
     if filters.flag_kind:
         live = Flag.objects.filter(engagement_id=OuterRef("pk"), status__in=Flag.LIVE_STATUSES)
         qs = qs.filter(Exists(live.filter(kind=filters.flag_kind)))
@@ -271,6 +275,7 @@ class PortfolioSummary:
     mean_score: float | None = None
     transactional: int = 0
     one_sided: int = 0
+    on_watch: int = 0
     # Rows whose first column of the table's sort is filled (sorted_rows), when that can be empty.
     sort_present: int | None = None
 
@@ -283,6 +288,22 @@ def flags_needing_attention(*, user: User, engagements: QuerySet[Engagement] | N
     if engagements is not None:
         flags = flags.filter(engagement__in=engagements.order_by().values("pk"))
     return flags
+
+
+ON_WATCH_LIMIT = 8
+
+
+def engagements_on_watch(*, user: User, limit: int = ON_WATCH_LIMIT) -> tuple[list[EngagementHealth], int]:
+    """Live engagements showing early-warning signs (the "watch" level, below a flag), most signs first,
+    with their client: the first ``limit`` and how many there are in all (one query, two past ``limit``)."""
+    qs = (EngagementHealth.objects
+          .filter(engagement__in=access.health_visible_engagements_for(user)
+                  .filter(status__in=live_engagement_statuses()).values("pk"), watch_count__gt=0)
+          .select_related("engagement__client")
+          .order_by("-watch_count", "engagement__client__name", "engagement__title", "pk"))
+    rows = list(qs[:limit])
+    total = len(rows) if len(rows) < limit else qs.count()
+    return rows, total
 
 
 def live_flags_in_portfolio(*, user: User, engagements: QuerySet[Engagement] | None = None) -> int:
@@ -351,6 +372,7 @@ def relationship_map(queryset: QuerySet[Engagement], *, sort: str = DEFAULT_SORT
         engagements=Count("pk"), scored=Count("pk", filter=Q(score__isnull=False)), mean_score=Avg("score"),
         transactional=Count("pk", filter=Q(state="transactional")),
         one_sided=Count("pk", filter=Q(mode__in=["expert_led", "client_led"])),
+        on_watch=Count("pk", filter=Q(watch_count__gt=0)),
         **({"sort_present": Count("pk", filter=present_filter(sort))} if present_filter(sort) else {}),
     )
     summary = PortfolioSummary(**counts)

@@ -70,7 +70,7 @@ def digest_context(*, user, today: dt.date) -> dict:
         "today": today,
         "since": week_ago,
         "new_flags": [{"flag": f, "url": notifications.engagement_url(f.engagement_id),
-                       "evidence": notifications.evidence_summary(f.evidence, limit=3)} for f in flags],
+                       **notifications.flag_in_words(f)} for f in flags],
         "drops_7": _with_urls(selectors.score_drops(user=user, days=7)),
         "drops_30": _with_urls(selectors.score_drops(user=user, days=30)),
         "quiet": _with_urls(selectors.gone_quiet(user=user)),

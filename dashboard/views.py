@@ -184,6 +184,7 @@ def _portfolio_context(request) -> dict:
             "score": _querystring(request, sort="score", page=None),
             "transactional": _querystring(request, state="transactional", page=None),
             "one_sided": _querystring(request, mode=selectors.ONE_SIDED, page=None),
+            "on_watch": _querystring(request, watch="1", page=None),
         },
         "page_query": _querystring(request, page=None),
         "trail_dates": relationship_map.trail_dates,
@@ -293,9 +294,15 @@ def flags(request):
     if filters.engagement:
         engagement = (access.engagements_for(request.user).select_related("client")
                       .filter(pk=filters.engagement).first())
+    closed_view = filters.status == "closed"
+    on_watch, on_watch_total = ([], 0) if closed_view else selectors.engagements_on_watch(user=request.user)
+    for health in on_watch:
+        health.detail_url = detail_url(health.engagement_id)
     return render(request, "dashboard/flags.html", {
         "form": form,
-        "closed_view": filters.status == "closed",
+        "closed_view": closed_view,
+        "on_watch": on_watch,
+        "on_watch_total": on_watch_total,
         "engagement": engagement,
         "page": page,
         "page_query": _querystring(request, page=None),

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import access
 from accounts.models import User
 from clients.models import Contact
-from engagements.models import Engagement, Milestone, Session, Side
+from engagements.models import Engagement, Milestone, PlannedBreak, Session, Side
 from health.models import Flag
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -231,6 +231,26 @@ class CloseForm(WorkspaceForm):
     def __init__(self, *args, user: User, engagement: Engagement, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["feedback_from"].queryset = engagement_contacts(user, engagement)
+
+
+# --- Planned breaks ------------------------------------------------------------------------------
+
+class PlannedBreakForm(WorkspaceForm):
+    """Mark a planned pause (holiday, budget freeze…): the health engine raises no cadence flag during it.
+
+    Prefixed (``break-…`` ids and names): the engagement page holds other forms with a ``note``."""
+
+    prefix = "break"
+    FIELDS = ("starts_on", "ends_on", "reason", "note")
+
+    starts_on = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                                error_messages={"required": _("Give the first day of the break.")})
+    ends_on = forms.DateField(label=_("To (last day)"),
+                              widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                              error_messages={"required": _("Give the last day of the break.")})
+    reason = forms.ChoiceField(label=_("Reason"), choices=PlannedBreak.Reason.choices)
+    note = forms.CharField(label=_("Note"), required=False, max_length=500,
+                           widget=forms.TextInput(attrs={"placeholder": _("e.g. the client's summer shutdown")}))
 
 
 # --- Flags ---------------------------------------------------------------------------------------

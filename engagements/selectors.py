@@ -228,6 +228,35 @@ def engagement_health(*, user: User, engagement: Engagement):
     return snapshot
 
 
+@dataclass(frozen=True)
+class PlannedBreaks:
+    """An engagement's planned breaks as its page shows them, each list earliest first."""
+
+    running: list  # today falls within them
+    upcoming: list
+    past: list
+
+    @property
+    def until(self) -> dt.date | None:
+        """The last day of the pause running today (overlapping breaks: the latest end), or None."""
+        return max((b.ends_on for b in self.running), default=None)
+
+    @property
+    def count(self) -> int:
+        return len(self.running) + len(self.upcoming) + len(self.past)
+
+
+def engagement_planned_breaks(*, user: User, engagement: Engagement, today: dt.date | None = None) -> PlannedBreaks:
+    """The engagement's planned breaks, split into running today, to come and past (one query, with who
+    added each)."""
+    today = today or timezone.localdate()
+    breaks = list(access.planned_breaks_for(user).filter(engagement=engagement).select_related("created_by")
+                  .order_by("starts_on", "ends_on", "id"))
+    return PlannedBreaks(running=[b for b in breaks if b.starts_on <= today <= b.ends_on],
+                         upcoming=[b for b in breaks if b.starts_on > today],
+                         past=[b for b in breaks if b.ends_on < today])
+
+
 def engagement_flags(*, user: User, engagement: Engagement) -> list:
     """Live flags of the engagement, most severe first, with owner and history loaded."""
     return list(flag_cards(access.flags_for(user).filter(engagement=engagement, status__in=Flag.LIVE_STATUSES)))

@@ -27,6 +27,7 @@ from engagements.forms import (
     CloseForm,
     CommentForm,
     MilestoneForm,
+    PlannedBreakForm,
     SessionForm,
     add_service_errors,
 )
@@ -123,6 +124,7 @@ def detail(request, pk):
         "health": selectors.engagement_health(user=request.user, engagement=engagement),
         "health_history": selectors.health_history(user=request.user, engagement=engagement),
         "flags": selectors.engagement_flags(user=request.user, engagement=engagement),
+        **_breaks_context(request, engagement),
         "audit_trail": selectors.engagement_audit_trail(user=request.user, engagement=engagement),
         "is_closed": engagement.status == Engagement.Status.CLOSED,
     }
@@ -463,6 +465,70 @@ def milestone_comment(request, pk):
     return render(request, "engagements/_milestone_card.html", {
         "milestone": milestone, "engagement": engagement, "comment_form": form, "comments_open": True,
         "can_edit": True})
+
+
+# --- Planned breaks -------------------------------------------------------------------------------
+
+def _breaks_context(request, engagement: Engagement, *, form: PlannedBreakForm | None = None,
+                    done: str = "", error: str = "") -> dict:
+    open_engagement = engagement.status != Engagement.Status.CLOSED
+    if form is None and open_engagement:
+        form = PlannedBreakForm()
+    return {"engagement": engagement, "break_form": form, "breaks_done": done, "breaks_error": error,
+            "breaks_can_edit": open_engagement,
+            "planned_breaks": selectors.engagement_planned_breaks(user=request.user, engagement=engagement)}
+
+
+def _breaks_response(request, engagement: Engagement, *, form: PlannedBreakForm | None = None, done: str = "",
+                     error: str = ""):
+    """The section again (HTMX); without HTMX, back to the page, or the form page to correct the input."""
+    if request.htmx:
+        return render(request, "engagements/_planned_breaks.html",
+                      _breaks_context(request, engagement, form=form, done=done, error=error))
+    if form is not None and form.errors:
+        return render(request, "engagements/planned_break_new.html", {"engagement": engagement, "form": form})
+    if error:
+        messages.error(request, error)
+    elif done:
+        messages.success(request, done)
+    return redirect(reverse("engagements:detail", args=[engagement.pk]) + "#planned-breaks")
+
+
+@login_required
+def planned_break_create(request, pk):
+    """Mark a planned pause on an open engagement; the service checks the dates."""
+    _firm_staff_or_404(request)
+    engagement = _open_engagement_or_404(request, pk)
+    if request.method != "POST":
+        return render(request, "engagements/planned_break_new.html",
+                      {"engagement": engagement, "form": PlannedBreakForm()})
+    form = PlannedBreakForm(request.POST)
+    if form.is_valid():
+        try:
+            services.planned_break_create(engagement=engagement, user=request.user,
+                                          **{name: form.cleaned_data[name] for name in PlannedBreakForm.FIELDS})
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return _breaks_response(request, engagement, done=_("Planned break added."))
+    return _breaks_response(request, engagement, form=form)
+
+
+@login_required
+def planned_break_delete(request, pk):
+    """Delete a planned break, after a confirmation (a page without JavaScript, a dialog with it)."""
+    _firm_staff_or_404(request)
+    planned_break = access.get_for(access.planned_breaks_for(request.user).select_related("created_by")
+                                   .exclude(engagement__status=Engagement.Status.CLOSED), pk, user=request.user)
+    engagement = selectors.workspace_engagement(user=request.user, pk=planned_break.engagement_id)
+    if request.method != "POST":
+        return render(request, "engagements/planned_break_delete.html",
+                      {"engagement": engagement, "planned_break": planned_break})
+    try:
+        services.planned_break_delete(planned_break=planned_break, user=request.user)
+    except ValidationError as error:
+        return _breaks_response(request, engagement, error=" ".join(error.messages))
+    return _breaks_response(request, engagement, done=_("Planned break deleted."))
 
 
 # --- Closing ---------------------------------------------------------------------------------------

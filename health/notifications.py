@@ -145,8 +145,8 @@ def _flag_message(person: User, flags: list[Flag]) -> EmailMultiAlternatives:
     with translation.override(person.preferred_language):
         context = {
             "person": person,
-            "flags": [{"flag": flag, "url": engagement_url(flag.engagement_id),
-                       "evidence": evidence_summary(flag.evidence)} for flag in flags],
+            "flags": [{"flag": flag, "url": engagement_url(flag.engagement_id), **flag_in_words(flag)}
+                      for flag in flags],
             "queue_url": absolute_url(reverse("dashboard:flags")),
             "is_manager": person.role == "manager",
         }
@@ -158,10 +158,12 @@ def _flag_message(person: User, flags: list[Flag]) -> EmailMultiAlternatives:
     return message
 
 
-def evidence_summary(evidence: dict, limit: int = 6) -> list[tuple[str, str]]:
-    """The numbers that raised a flag as its card on the pages shows them (labels translated, values
-    localised in the active language), without the window dates the e-mail already implies."""
-    from engagements.templatetags.workspace import evidence_items
+def flag_in_words(flag: Flag) -> dict:
+    """What an e-mail says about a flag, in the active language (the recipient's): ``summary``, the
+    sentence of what changed since when; ``key_figure``, ``(figure, caption)`` or None; ``details``,
+    the other numbers as (label, value) pairs. The same words as the flag's card on the pages."""
+    from health import evidence
 
-    numbers = {key: value for key, value in (evidence or {}).items() if key not in ("window", "baseline")}
-    return evidence_items(numbers)[:limit]
+    data = flag.evidence or {}
+    return {"summary": evidence.flag_summary(flag.kind, data), "key_figure": evidence.key_figure(flag.kind, data),
+            "details": evidence.evidence_details(flag.kind, data)}

@@ -179,3 +179,37 @@ def owner_options(context, selected_id=None):
             ((person.pk, mark_safe(" selected") if person.pk == selected_id else "", str(person))
              for person in assignable_owners(context)))
     return cache[selected_id]
+
+
+# --- Evidence in words (health.evidence writes the sentences; these only hand them to templates) ----------
+
+@register.filter
+def flag_summary(flag) -> str:
+    """What changed since when, in one or two sentences in the active language."""
+    from health import evidence
+
+    return evidence.flag_summary(flag.kind, flag.evidence or {})
+
+
+@register.simple_tag
+def flag_key_figure(flag):
+    """``(figure, caption)`` of the one number that says most about the flag, or None."""
+    from health import evidence
+
+    return evidence.key_figure(flag.kind, flag.evidence or {})
+
+
+@register.simple_tag
+def flag_details(flag) -> list[tuple[str, str]]:
+    """The detailed numbers behind the flag as (label, value) pairs, for the folded part of its card."""
+    from health import evidence
+
+    return evidence.evidence_details(flag.kind, flag.evidence or {})
+
+
+@register.filter
+def watch_summary(item) -> str:
+    """One watch item (``{"kind", "since", "evidence"}``) in a sentence in the active language."""
+    from health import evidence
+
+    return evidence.watch_summary(item)

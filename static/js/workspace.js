@@ -92,6 +92,17 @@
   document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
   document.addEventListener("htmx:afterSwap", function (event) {
     drawCharts(event.target);
+    // The planned breaks came back after an add or a delete: the keyboard focus goes to what happened
+    // (the error, or the confirmation) instead of the top of the page.
+    if (event.target.id === "planned-breaks" || (event.detail.elt && event.detail.elt.closest &&
+        event.detail.elt.closest("#planned-breaks"))) {
+      var section = document.getElementById("planned-breaks");
+      var focus = section && section.querySelector("[role=alert], .error, [role=status]");
+      if (focus) {
+        if (!focus.hasAttribute("tabindex")) { focus.setAttribute("tabindex", "-1"); }
+        focus.focus();
+      }
+    }
     // A session just logged: bring it into view so the user sees it landed.
     var logged = document.querySelector(".session-item.just-logged");
     if (logged && event.target.id === "log-session-form") {

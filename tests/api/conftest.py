@@ -56,6 +56,7 @@ class World:
     ignored_meeting: object
     changed_meeting: object  # confirmed, then moved in the calendar: to review
     feed: object             # the consultant's subscribed calendar
+    planned_break: object
 
 
 @pytest.fixture
@@ -78,11 +79,14 @@ def world(engagement, consultant, client_user, other_client_user, other_consulta
     snapshot = factories.HealthSnapshotFactory(engagement=engagement)
     flag = factories.FlagFactory(engagement=engagement)
     meeting, ignored_meeting, changed_meeting, feed = _calendar(consultant, engagement, sponsor)
+    planned_break = factories.PlannedBreakFactory(engagement=engagement, starts_on=dt.date(2026, 7, 6),
+                                                  ends_on=dt.date(2026, 7, 17), created_by=consultant)
     return World(engagement=engagement, sponsor=sponsor, shared_session=shared_session,
                  private_session=private_session, milestone=milestone, private_milestone=private_milestone,
                  comment=comment, kpi=kpi, measurement=measurement, pulse=pulse, feedback=feedback,
                  consultant_token=token, snapshot=snapshot, flag=flag, meeting=meeting,
-                 ignored_meeting=ignored_meeting, changed_meeting=changed_meeting, feed=feed)
+                 ignored_meeting=ignored_meeting, changed_meeting=changed_meeting, feed=feed,
+                 planned_break=planned_break)
 
 
 def _calendar(consultant, engagement, contact):

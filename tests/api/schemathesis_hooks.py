@@ -101,6 +101,13 @@ def _follow_rules(path: str, method: str, body: dict) -> None:
         body["content"] = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//schemathesis//EN\r\nEND:VCALENDAR\r\n"
     if path == "/api/v1/calendar/feeds/" and isinstance(body.get("url"), str):
         body["url"] = f"https://calendar.example.com/generated-{next(_counter)}.ics"
+    if path == "/api/v1/planned-breaks/" and "starts_on" in body and "ends_on" in body:
+        # A break of at most 120 days, in order, and not overlapping any other the run makes: each
+        # case gets its own stretch of a far-off century.
+        start, end = _date(body["starts_on"]), _date(body["ends_on"])
+        length = min(abs((end - start).days), 119) if start and end else 0
+        first = dt.date(2200, 1, 1) + dt.timedelta(days=130 * next(_counter))
+        body["starts_on"], body["ends_on"] = first.isoformat(), (first + dt.timedelta(days=length)).isoformat()
     until = _date(body.get("snoozed_until"))
     if path == "/api/v1/flags/{id}/snooze/" and until and until <= dt.date.today():
         body["snoozed_until"] = "2999-12-31"

@@ -89,6 +89,13 @@ MATRIX = [
         body=lambda w: {"notes": "Updated", "version": w.shared_session.version}),
     Row("session-detail", "delete", (401, 204, 404, 204, 403, 403), kwargs=pk("shared_session")),
 
+    # Planned breaks are firm-only, like health: clients list nothing and open nothing.
+    Row("planned-break-list", "get", (401, 200, 200, 200, 200, 200)),
+    Row("planned-break-list", "post", (401, 201, 400, 201, 403, 403),
+        body=on_engagement(starts_on="2026-09-07", ends_on="2026-09-18", reason="holiday")),
+    Row("planned-break-detail", "get", (401, 200, 404, 200, 404, 404), kwargs=pk("planned_break")),
+    Row("planned-break-detail", "delete", (401, 204, 404, 204, 403, 403), kwargs=pk("planned_break")),
+
     Row("milestone-list", "get", (401, 200, 200, 200, 200, 200)),
     # A client's POST is a proposal; Globex's contact cannot name Acme's engagement.
     Row("milestone-list", "post", (401, 201, 400, 201, 201, 400), body=on_engagement(title="Pilot in one region")),

@@ -45,6 +45,10 @@ def _populate(kind: str, engagement, client_user, consultant, n: int):
             factories.FeedbackResponseFactory(engagement=engagement, respondent_contact=contact)
         elif kind == "pulses":
             factories.PulseRequestFactory(engagement=engagement, contact=contact)
+        elif kind == "planned-breaks":
+            start = dt.date(2026, 1, 1) + dt.timedelta(days=10 * i)
+            factories.PlannedBreakFactory(engagement=engagement, starts_on=start, ends_on=start + dt.timedelta(days=5),
+                                          created_by=consultant)
         elif kind == "health-snapshots":
             factories.HealthSnapshotFactory(engagement=engagement, date=timezone.localdate() - dt.timedelta(days=i))
         elif kind == "flags":
@@ -69,6 +73,7 @@ LIST_ENDPOINTS = {
     "kpi-measurements": ("api:kpi-measurement-list", 2, 3),
     "feedback-responses": ("api:feedback-response-list", 2, 3),
     "pulses": ("api:pulse-list", 2, 3),
+    "planned-breaks": ("api:planned-break-list", 2, 2),
     "health-snapshots": ("api:health-snapshot-list", 2, 2),
     "flags": ("api:flag-list", 2, 2),
 }
@@ -93,5 +98,5 @@ def test_list_query_count_does_not_grow_with_rows(kind, rows, engagement, client
         with django_assert_max_num_queries(maximum):
             response = api.get(url, {"page_size": 50})
         assert response.status_code == 200
-    if kind not in ("health-snapshots", "flags"):  # never shown to clients
+    if kind not in ("health-snapshots", "flags", "planned-breaks"):  # never shown to clients
         assert response.json()["count"] >= (1 if kind in ("clients", "tokens") else rows)

@@ -90,10 +90,11 @@ def test_an_unscored_engagement_says_so(client, consultant, engagement):
 
 
 def test_open_flags_show_their_evidence_and_consultant_actions(client, consultant, engagement):
-    factories.FlagFactory(engagement=engagement, evidence={"days_without_session": 40, "reasons": ["gap"]})
+    factories.FlagFactory(engagement=engagement, evidence={"days_without_session": 40, "planned_cadence_days": 14,
+                                                           "reasons": ["gap"]})
     client.force_login(consultant)
     content = client.get(url(engagement)).content.decode()
-    assert "Cadence drop" in content and "Days without a session" in content and "too long without a session" in content
+    assert "Cadence drop" in content and "No session in 40 days" in content and "Days without a session" in content
     assert "Acknowledge" in content and "Add a note" in content
     assert "Snooze" not in content and "Dismiss" not in content
 
@@ -138,9 +139,9 @@ def test_the_page_runs_a_fixed_number_of_queries(client, consultant, engagement,
     _fill(engagement, 5)
     # Session, user, engagement, team, contacts, timeline (count, page, attendees, consultants), milestones,
     # comments, KPIs, values, latest snapshot, monthly history, flags, flag events, log-form defaults
-    # (last session, its attendees, engagement choices, attendee choices), board form choices (team, contacts).
-    # Plus the calendar inbox of this engagement (one query while it is empty).
-    with django_assert_max_num_queries(22) as five:
+    # (last session, its attendees, engagement choices, attendee choices), board form choices (team, contacts),
+    # planned breaks. Plus the calendar inbox of this engagement (one query while it is empty).
+    with django_assert_max_num_queries(23) as five:
         client.get(url(engagement))
     _fill(engagement, 95, first_day=10, kind="one_sided")
     with django_assert_max_num_queries(len(five.captured_queries)):
