@@ -35,7 +35,9 @@ def test_the_sentence_comes_first_then_the_key_figure_then_the_folded_numbers(cl
     summary, (figure, caption), details = words(flag)
     assert summary and details
     client.force_login(consultant)
-    card = card_html(client.get(reverse("engagements:detail", args=[flag.engagement_id])).content.decode(), flag)
+    content = client.get(reverse("engagements:detail", args=[flag.engagement_id])).content.decode()
+    assert "{#" not in content and "{%" not in content  # no template comment leaks onto the page
+    card = card_html(content, flag)
     assert f'<p class="flag-summary">{escape(summary)}</p>' in card
     assert f'<span class="key-figure">{escape(figure)}</span>' in card and escape(caption) in card
     folded = card[card.index('<details class="flag-details">'):]
