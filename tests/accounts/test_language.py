@@ -7,11 +7,13 @@ from django.conf import settings
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from dashboard.tasks import weekly_digests
 from engagements.models import Milestone
 from engagements.services import milestone_set_status
-from health import notifications
+from health import evidence, notifications
 from portal import services as portal_services
 from portal import tasks as portal_tasks
 from tests import factories
@@ -80,9 +82,15 @@ def test_a_high_flag_notice_is_written_in_each_recipients_language(consultant, m
     by_person = {message.to[0]: message for message in mail.outbox}
     french, english = by_person[manager.email], by_person[consultant.email]
     assert "Glissement vers le transactionnel" in french.subject
-    assert "Séances, fenêtre: 4" in french.body and "20\u202f%" in french.body
     assert "Drift to transactional" in english.subject
-    assert "Sessions, window: 4" in english.body
+    # The numbers as health.evidence labels them in each language (French writes "20 %").
+    for message, language in ((french, "fr"), (english, "en")):
+        with translation.override(language):
+            details = dict(evidence.evidence_details(flag.kind, flag.evidence))
+            sessions = gettext("Sessions, last 90 days")
+        assert f"- {sessions}: 4" in message.body
+    assert "20\u202f%" in french.body and "20%" in english.body
+    assert details[sessions] == "4"
 
 
 def test_the_weekly_digest_is_written_in_the_managers_language(manager):

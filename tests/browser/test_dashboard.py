@@ -45,6 +45,8 @@ def test_manager_maps_the_portfolio_filters_the_drift_and_resolves_its_flag(page
     card = page.locator(f"#flag-{flag.pk}")
     assert "Helios Energy" in card.inner_text()
     screenshot(page, "flags", widths=(1280, 390))
+    expect(card.locator(".flag-summary")).not_to_be_empty()  # what changed, in a sentence, first
+    card.locator(".flag-more > summary").click()  # the actions beyond "Acknowledge" are grouped
     card.get_by_text("Resolve", exact=True).first.click()
     card.get_by_label("Repair the relationship").check()
     card.get_by_label("What will be done, by when").fill(

@@ -103,7 +103,7 @@ def test_read_the_health_card_and_acknowledge_a_flag(page, login, consultant, en
     factories.HealthSnapshotFactory(engagement=engagement, score=58, state="transactional", depth=0.35,
                                     components=components)
     factories.FlagFactory(engagement=engagement, kind="drift_to_transactional", severity="high",
-                          evidence={"depth_window": 0.35, "depth_baseline": 0.7})
+                          evidence={"depth_window": 0.35, "depth_baseline": 0.7, "sessions_window": 9})
     login(page, consultant)
     page.goto(f"/engagements/{engagement.pk}/")
     card = page.locator("#health")
@@ -114,8 +114,12 @@ def test_read_the_health_card_and_acknowledge_a_flag(page, login, consultant, en
     expect(page.locator("#health-chart")).to_have_attribute("data-drawn", "1")
     flag = page.locator(".flag-card")
     expect(flag).to_contain_text("Drift to transactional")
-    expect(flag).to_contain_text("Consultative share, baseline")
-    expect(flag).to_contain_text("70%")
+    # What changed, in a sentence; the key figure big; the numbers folded until asked for.
+    expect(flag.locator(".flag-summary")).to_contain_text("fell to 35% over the last 90 days, from 70% before")
+    expect(flag.locator(".key-figure")).to_have_text("35%")
+    expect(flag.locator(".evidence-list")).to_be_hidden()
+    flag.locator(".flag-details > summary").click()
+    expect(flag.locator(".evidence-list")).to_contain_text("70%")
     flag.get_by_role("button", name="Acknowledge").click()
     expect(page.locator(".flag-card .flag-status")).to_have_text("Acknowledged")
     page.locator(".flag-card summary", has_text="Add a note").click()
@@ -133,6 +137,7 @@ def test_close_an_engagement_from_a_flag_resolved_with_end(page, login, manager,
     login(page, manager)
     page.goto(f"/engagements/{engagement.pk}/")
     card = page.locator(f"#flag-{flag.pk}")
+    card.locator(".flag-more > summary").click()  # an open flag's first action is "Acknowledge"; the rest are grouped
     card.locator("summary", has_text="Resolve").click()
     card.get_by_role("radio", name=re.compile("End the engagement well")).check()
     card.get_by_label("What will be done, by when").fill("Hand over to the in-house team by July")
