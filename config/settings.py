@@ -422,7 +422,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"SideEnum": "engagements.models.Side", "FocusEnum": "engagements.models.Session.Focus",
-                            "ChannelEnum": "engagements.models.Session.Channel"},
+                            "ChannelEnum": "engagements.models.Session.Channel",
+                            # Relationship state, apart from the calendar meetings' own "state".
+                            "HealthStateEnum": "health.models.State"},
 }
 
 # --- Logging ----------------------------------------------------------------------------------
