@@ -413,7 +413,8 @@ def test_each_summary_tile_opens_the_portfolio_narrowed_to_what_it_counts(client
     links = re.findall(r'href="([^"]+)"', tiles)
     assert "/dashboard/?state=transactional#portfolio" in links
     assert "/dashboard/?mode=one_sided#portfolio" in links
-    assert "/dashboard/flags/" in links and len(links) == 5
+    assert "/dashboard/?watch=1#portfolio" in links
+    assert "/dashboard/flags/" in links and len(links) == 6
 
     def titles(query):
         return [row.title for row in client.get(reverse("dashboard:home") + query).context["page"].object_list]
