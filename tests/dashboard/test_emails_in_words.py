@@ -54,3 +54,31 @@ def test_the_weekly_digest_tells_each_new_flag_in_words(high_flag, manager):
     assert weekly_digests(today=TODAY) == 1
     summary = in_language("fr", high_flag)[0]
     assert summary in mail.outbox[0].body and escape(summary) in mail.outbox[0].alternatives[0][0]
+
+
+def test_a_scoring_run_that_puts_an_engagement_on_watch_emails_nobody(consultant, manager, monkeypatch,
+                                                                     django_capture_on_commit_callbacks):
+    """The watch level is for the pages: whatever sign the rules see, a run that stores one sends no e-mail
+    (only a new high flag does). The rules are the engine's; here every assessment carries a sign."""
+    from health import scoring
+    from health.models import EngagementHealth, Flag, HealthSnapshot
+    from health.services import score_engagements
+    from tests.evidence_samples import WATCH_ITEM
+
+    engagement = factories.EngagementFactory(lead=consultant, client__name="Helios")
+    factories.SessionFactory(engagement=engagement)
+    assess = scoring.assess
+
+    def assess_with_a_sign(*args, **kwargs):
+        assessment = assess(*args, **kwargs)
+        assessment.watch = [WATCH_ITEM]
+        return assessment
+
+    monkeypatch.setattr(scoring, "assess", assess_with_a_sign)
+    with django_capture_on_commit_callbacks(execute=True):
+        score_engagements(engagement_ids=[engagement.pk], as_of=TODAY)
+    assert HealthSnapshot.objects.get(engagement=engagement).watch == [WATCH_ITEM]
+    assert EngagementHealth.objects.get(engagement=engagement).watch_count == 1
+    assert not Flag.objects.filter(severity="high").exists()
+    assert notifications.notify_pending_flags() == 0
+    assert mail.outbox == []
