@@ -8,18 +8,20 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts import access
-from api.exceptions import refusals_as_conflicts
+from api.exceptions import Conflict, refusals_as_conflicts
 from api.fields import ScopedPrimaryKeyRelatedField, StrictBooleanField, StrictCharField, StrictChoiceField
 from api.permissions import FIRM_STAFF
+from api.schema import ErrorSerializer
 from api.serializers import ApiModelSerializer
 from api.views import ApiViewSet
 from calendars import selectors, services
@@ -35,6 +37,9 @@ FEED_URL_PATTERN = r"^(https?|webcal)://[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{1,5})?(
 
 class CalendarMeetingSerializer(ApiModelSerializer):
     """A client meeting found in the caller's calendar."""
+
+    suggested_focus = serializers.CharField(
+        read_only=True, help_text=_("A session focus the title suggests, or empty when its words suggest none."))
 
     class Meta:
         model = CalendarMeeting
@@ -71,6 +76,10 @@ class MeetingChoiceSerializer(MeetingConfirmSerializer):
 
 class MeetingsConfirmSerializer(serializers.Serializer):
     meetings = serializers.ListField(child=MeetingChoiceSerializer(), allow_empty=False, min_length=1, max_length=200)
+
+
+class MeetingsConfirmedSerializer(serializers.Serializer):
+    meetings = CalendarMeetingSerializer(many=True, help_text=_("The meetings confirmed, each with its session."))
 
 
 class CalendarImportSerializer(serializers.Serializer):
@@ -173,7 +182,10 @@ class CalendarMeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, A
             services.meeting_confirm(meeting=meeting, user=request.user, **serializer.validated_data)
         return self._answer(meeting)
 
-    @extend_schema(request=MeetingsConfirmSerializer, responses=CalendarMeetingSerializer(many=True))
+    @extend_schema(request=MeetingsConfirmSerializer, responses={
+        200: MeetingsConfirmedSerializer,
+        409: OpenApiResponse(ErrorSerializer, description="A meeting is not waiting to be confirmed (any more, or "
+                                                          "yet): re-read it.")})
     @action(detail=False, methods=["post"], url_path="confirm-many")
     def confirm_many(self, request):
         """Confirm several meetings at once, all or none (errors are keyed by meeting id)."""
@@ -186,10 +198,19 @@ class CalendarMeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, A
             options = dict(item)
             options["meeting"] = options.pop("id")
             choices.append(options)
-        services.meetings_confirm(user=request.user, choices=choices)
+        # A meeting already answered (or not yet held) is a conflict with its state, not a bad body.
+        now = timezone.now()
+        stale = [c["meeting"].pk for c in choices
+                 if c["meeting"].state != CalendarMeeting.State.WAITING or c["meeting"].start > now]
+        if stale:
+            raise Conflict(_("These meetings are not waiting to be confirmed (any more, or yet): %(ids)s.")
+                           % {"ids": ", ".join(str(pk) for pk in stale)})
+        with refusals_as_conflicts():
+            services.meetings_confirm(user=request.user, choices=choices)
         ids = [choice["meeting"].pk for choice in choices]
-        return Response(self.serializer_class(self.get_queryset().filter(pk__in=ids), many=True,
-                                              context=self.get_serializer_context()).data)
+        confirmed = self.get_queryset().filter(pk__in=ids)
+        context = self.get_serializer_context()
+        return Response(MeetingsConfirmedSerializer({"meetings": confirmed}, context=context).data)
 
     def _transition(self, service):
         meeting = self.get_object()

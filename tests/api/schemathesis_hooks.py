@@ -99,6 +99,14 @@ def _follow_rules(path: str, method: str, body: dict) -> None:
     if path == "/api/v1/calendar/imports/":
         body.clear()
         body["content"] = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//schemathesis//EN\r\nEND:VCALENDAR\r\n"
+    # The persona's one seeded meeting to confirm, named once (twice would confirm it twice: a 400).
+    if path == "/api/v1/calendar/meetings/confirm-many/" and isinstance(body.get("meetings"), list):
+        items = [item for item in body["meetings"] if isinstance(item, dict)][:1]
+        if items and SEED.get("calendar_meeting"):
+            items[0]["id"] = SEED["calendar_meeting"]
+            if _is_int(items[0].get("engagement")):
+                items[0]["engagement"] = SEED["engagement"]
+            body["meetings"] = items
     if path == "/api/v1/calendar/feeds/" and isinstance(body.get("url"), str):
         body["url"] = f"https://calendar.example.com/generated-{next(_counter)}.ics"
     if path == "/api/v1/planned-breaks/" and "starts_on" in body and "ends_on" in body:

@@ -86,8 +86,26 @@ def test_schemathesis_finds_no_failures(persona, live_server, world, request):
         "protected": [engagement.pk, engagement.client_id, world.kpi.pk, world.shared_session.pk,
                       world.milestone.pk, request.getfixturevalue("client_user").contact.pk],
     }
+    if persona != "client_user":
+        seed["calendar_meeting"] = _waiting_meeting(user, engagement).pk
     excluded = STAFF_ONLY_OPERATIONS if persona == "client_user" else ()
     result = run_schemathesis(live_server.url, key, seed, excluded)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-30000:]
     assert "passed" in output  # it ran cases, not just loaded the schema
+
+
+def _waiting_meeting(user, engagement):
+    """A meeting from the persona's own calendar, waiting to be confirmed on an engagement they staff."""
+    import datetime as dt  # noqa: PLC0415
+
+    from django.utils import timezone  # noqa: PLC0415
+
+    from calendars.models import CalendarMeeting  # noqa: PLC0415
+
+    engagement.team.add(user)
+    meeting = CalendarMeeting.objects.create(owner=user, identity="schemathesis".ljust(64, "0"), uid="schemathesis",
+                                             title="Steering", start=timezone.now() - dt.timedelta(days=1),
+                                             duration_minutes=60, engagement=engagement)
+    meeting.candidate_engagements.set([engagement])
+    return meeting

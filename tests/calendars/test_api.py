@@ -54,7 +54,7 @@ def test_listing_and_confirming_meetings(api, firm, django_assert_max_num_querie
         {"id": lunch.pk, "focus": "advisory", "engagement": firm.acme_pricing.pk, "initiated_by": "client"}]},
         format="json")
     assert response.status_code == 200, response.json()
-    assert {row["state"] for row in response.json()} == {"confirmed"}
+    assert {row["state"] for row in response.json()["meetings"]} == {"confirmed"}
     assert Session.objects.filter(engagement=firm.acme_pricing, initiated_by="client").count() == 1
 
     again = api.post(URL + f"meetings/{qbr.pk}/confirm/", {"focus": "strategy"}, format="json")
