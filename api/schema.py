@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import is_patched_serializer
 from rest_framework import serializers
 
 STAFF_ONLY_NOTE = "Firm staff only: left out for client users."
@@ -60,6 +61,11 @@ class RapportAutoSchema(AutoSchema):
 
     def _map_basic_serializer(self, serializer, direction):
         schema = super()._map_basic_serializer(serializer, direction)
+        required_on_update = [name for name in getattr(serializer, "required_on_update", ())
+                              if name in schema.get("properties", {})]
+        if direction == "request" and is_patched_serializer(serializer, direction) and required_on_update:
+            # A PATCH is partial, so nothing is required: except what the API refuses an update without.
+            schema["required"] = sorted({*schema.get("required", []), *required_on_update})
         staff_only = set(getattr(getattr(serializer, "Meta", None), "staff_only_fields", ()))
         if staff_only and direction == "response":
             schema["required"] = [name for name in schema.get("required", []) if name not in staff_only]

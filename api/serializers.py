@@ -70,6 +70,9 @@ class VersionedSerializer(RoleAwareSerializer):
     """Updates must name the version they read, so two people editing at once never overwrite each other
     silently: a stale version gets 409 (the service checks it), a missing one 400."""
 
+    # The schema marks these required on PATCH, as validate() below does (api/schema.py).
+    required_on_update = ("version",)
+
     def validate(self, attrs):
         attrs = super().validate(attrs)
         if self.instance is not None and "version" in self.fields and attrs.get("version") is None:

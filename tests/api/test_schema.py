@@ -52,3 +52,14 @@ def test_docs_page_has_no_inline_script_and_the_csp_allows_what_it_loads(client)
     start_up = client.get(next(source for source in sources if "script=" in source).replace("&amp;", "&"))
     assert start_up.status_code == 200 and start_up["Content-Type"].startswith("application/javascript")
     assert "SwaggerUIBundle" in start_up.content.decode()
+
+
+def test_patch_bodies_of_versioned_objects_require_the_version(client):
+    """The API refuses a PATCH of a session or milestone without `version` (400): the schema says so."""
+    schema = yaml.safe_load(client.get(reverse("api:schema")).content)
+    components = schema["components"]["schemas"]
+    for name in ("PatchedSessionRequest", "PatchedMilestoneRequest"):
+        assert components[name]["required"] == ["version"], name
+    assert "required" not in components["PatchedKPIRequest"]
+    session_patch = schema["paths"]["/api/v1/sessions/{id}/"]["patch"]["requestBody"]
+    assert session_patch["required"] is True
