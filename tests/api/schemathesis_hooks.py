@@ -9,6 +9,14 @@ these hooks swap ids for ones of the seeded data (passed in ``RAPPORT_SEED``, JS
 values that break a domain rule into ones that keep it, always keeping each value valid against
 the schema. Negative cases are left untouched, so every check still sees the invalid data it made.
 
+Positive cases also go to objects that exist and that the caller may see: a generated id in a
+path would almost never name one, and every GET, PATCH or action on it would be a 404 that no
+check can fault. So a detail path gets the seeded object of its kind (``ids`` in the seed), a
+PATCH of a versioned object the version it has now (read over HTTP with the run's token), and a
+DELETE, a close or a deactivation one object of a pool seeded to be used up (``pools``); when a
+pool runs dry the id points nowhere (404). That is what lets the run fail: a valid PATCH that the
+API refuses with 400, or a response that does not match its schema, is reported.
+
 They also keep the run from sawing off the branch it sits on: a generated id that happens to
 name a seeded object is moved off it for deletes and deactivations, and the run's own token is
 never revoked.
@@ -21,9 +29,12 @@ import itertools
 import json
 import os
 
+import requests
 import schemathesis
 
 SEED = json.loads(os.environ.get("RAPPORT_SEED", "{}"))
+BASE_URL = os.environ.get("RAPPORT_BASE_URL", "")
+TOKEN = os.environ.get("RAPPORT_TOKEN", "")
 _counter = itertools.count(1)
 
 # Body keys that reference another object, and which seeded object to use for each.
@@ -42,6 +53,47 @@ UNIQUE_EMAILS = {"/api/v1/contacts/", "/api/v1/contacts/{id}/"}
 PROTECTED_OPERATIONS = {("DELETE", path) for path in (
     "/api/v1/clients/{id}/", "/api/v1/contacts/{id}/", "/api/v1/engagements/{id}/", "/api/v1/sessions/{id}/",
     "/api/v1/kpis/{id}/", "/api/v1/milestones/{id}/")} | {("POST", "/api/v1/contacts/{id}/deactivate/")}
+
+
+# Detail paths, and which seeded object (``ids``) a positive case acts on.
+DETAIL_OBJECTS = {
+    "/api/v1/clients/": "client", "/api/v1/contacts/": "contact", "/api/v1/engagements/": "engagement",
+    "/api/v1/sessions/": "session", "/api/v1/milestones/": "milestone", "/api/v1/kpis/": "kpi",
+    "/api/v1/kpi-measurements/": "measurement", "/api/v1/feedback-responses/": "feedback",
+    "/api/v1/pulses/": "pulse", "/api/v1/health-snapshots/": "snapshot", "/api/v1/flags/": "flag",
+    "/api/v1/auth/tokens/": "token",
+}
+# Operations that use their object up: each positive case takes a fresh one from a pool.
+POOLED = {("DELETE", f"{prefix}{{id}}/"): key for prefix, key in DETAIL_OBJECTS.items()
+          if key not in ("feedback", "pulse", "snapshot", "flag")}
+POOLED |= {("POST", "/api/v1/engagements/{id}/close/"): "engagement",
+           ("POST", "/api/v1/contacts/{id}/deactivate/"): "contact"}
+VERSIONED = {"/api/v1/sessions/{id}/", "/api/v1/milestones/{id}/"}
+
+
+def _real_objects(case) -> None:
+    """Point a positive case's path at an object that exists and is in the caller's scope."""
+    params = case.path_parameters
+    if not params:
+        return
+    path, method = case.operation.path, case.method.upper()
+    if "milestone_pk" in params:
+        params["milestone_pk"] = SEED["ids"]["milestone"]
+    if "id" not in params:
+        return
+    prefix = next((p for p in DETAIL_OBJECTS if path.startswith(p) and path[len(p):].startswith("{id}")), None)
+    if prefix is None:
+        return  # a kind the seed has none of (calendar feeds and meetings): left as generated
+    if (method, path) in POOLED:
+        pool = SEED["pools"].get(POOLED[(method, path)], [])
+        params["id"] = pool.pop() if pool else 10**9
+    else:
+        params["id"] = SEED["ids"][DETAIL_OBJECTS[prefix]]
+    if method == "PATCH" and path in VERSIONED and isinstance(case.body, dict):
+        current = requests.get(f"{BASE_URL}{path.replace('{id}', str(params['id']))}",
+                               headers={"Authorization": f"Token {TOKEN}"}, timeout=30)
+        if current.ok:
+            case.body["version"] = current.json()["version"]
 
 
 def _is_int(value) -> bool:
@@ -71,6 +123,8 @@ def _follow_rules(path: str, method: str, body: dict) -> None:
     for key, seeded in LIST_REFERENCES.items():
         if isinstance(body.get(key), list) and all(_is_int(item) for item in body[key]):
             body[key] = [SEED[seeded]] if body[key] else []
+    if isinstance(body.get("team"), list):
+        body["team"] = [SEED["staff"]]  # the caller stays on the team their meetings are confirmed on
 
     for (unique_path, key), max_length in UNIQUE_STRINGS.items():
         if path == unique_path and isinstance(body.get(key), str) and body[key].strip():
@@ -125,6 +179,9 @@ def _follow_rules(path: str, method: str, body: dict) -> None:
 def map_case(context, case):
     _keep_seed(case)
     meta = case.meta
-    if meta is not None and meta.generation.mode.is_positive and isinstance(case.body, dict):
+    positive = meta is not None and meta.generation.mode.is_positive
+    if positive and isinstance(case.body, dict):
         _follow_rules(case.operation.path, case.method.upper(), case.body)
+    if positive:
+        _real_objects(case)
     return case

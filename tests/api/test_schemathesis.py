@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from api.models import ApiToken
+from tests import factories
 
 ST = shutil.which("st", path=str(Path(sys.executable).parent)) or shutil.which("st")
 PROJECT = Path(__file__).resolve().parents[2]
@@ -68,8 +69,26 @@ def run_schemathesis(base_url: str, key: str, seed: dict, exclude_operations=())
     for operation_id in exclude_operations:
         command += ["--exclude-operation-id", operation_id]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.api.schemathesis_hooks", "RAPPORT_SEED": json.dumps(seed),
+           "RAPPORT_BASE_URL": base_url, "RAPPORT_TOKEN": key,
            "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT), os.environ.get("PYTHONPATH")]))}
     return subprocess.run(command, capture_output=True, text=True, timeout=900, env=env, check=False)  # noqa: S603
+
+
+def _pools(world, user, size: int = 8) -> dict[str, list[int]]:
+    """Objects made to be deleted (or closed, or deactivated), ``size`` of each kind."""
+    engagement = world.engagement
+    kpis = [factories.KPIFactory(engagement=engagement) for _ in range(size)]
+    return {
+        "client": [factories.ClientFactory().pk for _ in range(size)],
+        "contact": [factories.ContactFactory(client=engagement.client).pk for _ in range(size)],
+        "engagement": [factories.EngagementFactory(client=engagement.client, lead=engagement.lead).pk
+                       for _ in range(size)],
+        "session": [factories.SessionFactory(engagement=engagement).pk for _ in range(size)],
+        "milestone": [factories.MilestoneFactory(engagement=engagement).pk for _ in range(size)],
+        "kpi": [kpi.pk for kpi in kpis[: size // 2]],
+        "measurement": [factories.KPIMeasurementFactory(kpi=kpi).pk for kpi in kpis[size // 2:]],
+        "token": [ApiToken.objects.issue(user=user, name=f"disposable {n}")[0].pk for n in range(size)],
+    }
 
 
 @pytest.mark.skipif(ST is None, reason="schemathesis is not installed (pip install schemathesis)")
@@ -88,6 +107,12 @@ def test_schemathesis_finds_no_failures(persona, live_server, world, request):
     }
     if persona != "client_user":
         seed["calendar_meeting"] = _waiting_meeting(user, engagement).pk
+    # The objects detail paths act on (in the persona's scope), and pools the deleting operations use up.
+    seed["ids"] = {"client": engagement.client_id, "contact": seed["contact"], "engagement": engagement.pk,
+                   "session": world.shared_session.pk, "milestone": world.milestone.pk, "kpi": world.kpi.pk,
+                   "measurement": world.measurement.pk, "feedback": world.feedback.pk, "pulse": world.pulse.pk,
+                   "snapshot": world.snapshot.pk, "flag": world.flag.pk, "token": token.pk}
+    seed["pools"] = _pools(world, user)
     excluded = STAFF_ONLY_OPERATIONS if persona == "client_user" else ()
     result = run_schemathesis(live_server.url, key, seed, excluded)
     output = result.stdout + result.stderr
