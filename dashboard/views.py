@@ -253,7 +253,7 @@ def export(request):
     modes, states = dict(Mode.choices), dict(State.choices)
     header = [_("Client"), _("Engagement"), _("Lead"), _("Status"), _("Score"), _("Change over 30 days"),
               _("Change over 90 days"), _("Mode"), _("State"), _("Depth"), _("Balance"),
-              _("Days since last session"), _("Live flags"), _("Snapshot date")]
+              _("Days since last session"), _("Live flags"), _("Early signs (on watch)"), _("Snapshot date")]
 
     def lines():
         # The byte order mark tells Excel the file is UTF-8 (else "Inès" opens as "InÃ¨s").
@@ -268,7 +268,7 @@ def export(request):
                 number_cell(row.change_30, 1), number_cell(row.change_90, 1),
                 str(modes.get(row.mode, row.mode or "")), str(states.get(row.state, row.state or "")),
                 number_cell(row.depth, 3), number_cell(row.balance, 3), days,
-                row.live_flags, row.latest_on.isoformat() if row.latest_on else "",
+                row.live_flags, row.watch_count or 0, row.latest_on.isoformat() if row.latest_on else "",
             ]))
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

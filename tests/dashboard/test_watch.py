@@ -71,6 +71,16 @@ def test_the_summary_tile_counts_them_and_links_to_the_filtered_portfolio(client
     assert 'href="/dashboard/?watch=1#portfolio"' in tile and ">1<" in tile and "on watch" in tile
 
 
+def test_the_export_counts_early_signs_and_follows_the_filter(client, manager, watched, calm):
+    import csv
+    import io
+
+    client.force_login(manager)
+    response = client.get(reverse("dashboard:export"), {"watch": "1"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert [(row["Engagement"], row["Early signs (on watch)"]) for row in rows] == [("Brand positioning", "1")]
+
+
 def test_the_flag_queue_lists_engagements_on_watch_with_their_sign_in_words(client, manager, watched, calm):
     client.force_login(manager)
     content = client.get(reverse("dashboard:flags")).content.decode()
