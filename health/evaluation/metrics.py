@@ -182,7 +182,8 @@ def evaluate(labels: Iterable[Label], flags: Iterable[FlagRecord], finals: Mappi
         final = finals.get(label.key)
         kind = label.relevant_kind
         if kind is not None and label.onset is not None:
-            after = [f for f in flags if f.key == label.key and f.kind == kind and label.onset <= f.raised_on <= last_night]
+            after = [f for f in flags
+                     if f.key == label.key and f.kind == kind and label.onset <= f.raised_on <= last_night]
             result.episodes += len(after)
             if after:
                 result.caught += 1

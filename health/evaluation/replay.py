@@ -230,9 +230,9 @@ def _outcome(ids: dict[str, int], first_night: dt.date, last_night: dt.date, bre
         date__gte=first_night, date__lte=last_night).count()
     if stray:
         raise ReplayError(f"{stray} snapshots are dated outside the replayed nights: a write path scored on its own.")
-    flags = [FlagRecord(key_of[pk], kind, raised_on, ended, status)
-             for pk, kind, raised_on, ended, status in Flag.objects.filter(engagement_id__in=ids.values())
-             .order_by("raised_on", "id").values_list("engagement_id", "kind", "raised_on", "episode_ended_on", "status")]
+    rows = (Flag.objects.filter(engagement_id__in=ids.values()).order_by("raised_on", "id")
+            .values_list("engagement_id", "kind", "raised_on", "episode_ended_on", "status"))
+    flags = [FlagRecord(key_of[pk], kind, raised_on, ended, status) for pk, kind, raised_on, ended, status in rows]
     finals = {key_of[row.engagement_id]: Final(mode=row.mode, state=row.state, as_of=row.as_of)
               for row in EngagementHealth.objects.filter(engagement_id__in=ids.values())}
     watch = None

@@ -220,7 +220,8 @@ class _Writer:
             interval=self.cadence * r.uniform(0.85, 1.1), consultative=r.uniform(0.6, 0.88),
             advice=r.uniform(0.35, 0.75), advice_other=r.uniform(0.05, 0.2), client_initiates=r.uniform(0.3, 0.65),
             minutes_consultative=r.uniform(60, 100), minutes_other=r.uniform(35, 60), kpis_in_other=r.uniform(0.4, 0.8),
-            sponsor_attends=r.uniform(0.4, 0.9), milestone_every=r.uniform(20, 45), client_proposes=r.uniform(0.25, 0.6),
+            sponsor_attends=r.uniform(0.4, 0.9), milestone_every=r.uniform(20, 45),
+            client_proposes=r.uniform(0.25, 0.6),
             client_comments=r.uniform(0.3, 0.65), client_approves=r.uniform(0.4, 0.8), rating=r.uniform(4.2, 4.8),
         )
         self.contacts = {"exec0": (f"{key} sponsor", "executive"), "mgr": (f"{key} manager", "manager"),
@@ -286,7 +287,8 @@ class _Writer:
 
     def _clear_of_holidays(self, first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
         """Drop the holidays that touch a planned break (a break is marked for the whole pause)."""
-        touching = [(a, b) for a, b in self.off if a <= last + dt.timedelta(days=7) and b >= first - dt.timedelta(days=7)]
+        margin = dt.timedelta(days=7)
+        touching = [(a, b) for a, b in self.off if a <= last + margin and b >= first - margin]
         for period in touching:
             self.off.remove(period)
         return first, last
@@ -528,7 +530,8 @@ def _gradual(w: _Writer, _n: int) -> Story:
     start = w.mature_start()
     _begin(w, start)
     days = (w.last_night - w.first_night).days
-    onset = _between(r, w.first_night + dt.timedelta(days=15), w.first_night + dt.timedelta(days=max(15, min(70, days - 150))))
+    onset = _between(r, w.first_night + dt.timedelta(days=15),
+                     w.first_night + dt.timedelta(days=max(15, min(70, days - 150))))
     until = onset + dt.timedelta(days=r.randint(120, 170))
     w.write(start, [Phase(start, w.base),
                     Phase(onset, w.base, until=until, towards=w.transactional(consultative=(0.05, 0.25)))])

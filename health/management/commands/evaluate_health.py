@@ -45,11 +45,11 @@ class Command(BaseCommand):
         first_night = story_module.FIRST_NIGHT
         last_night = first_night + dt.timedelta(days=days - 1)
         try:
-            with throwaway_database(keep_database) as name:
-                with tqdm(total=days_to_replay(portfolio, last_night), unit="day", file=sys.stderr,
-                          disable=True if verbosity < 1 else None, desc="Replaying") as bar:
-                    outcome = replay(portfolio, first_night=first_night, last_night=last_night,
-                                     on_day=lambda _day: bar.update())
+            with throwaway_database(keep_database) as name, \
+                    tqdm(total=days_to_replay(portfolio, last_night), unit="day", file=sys.stderr,
+                         disable=True if verbosity < 1 else None, desc="Replaying") as bar:
+                outcome = replay(portfolio, first_night=first_night, last_night=last_night,
+                                 on_day=lambda _day: bar.update())
         except FileExistsError as error:
             raise CommandError(str(error), returncode=2) from None
         report = evaluate([s.label for s in portfolio], outcome.flags, outcome.finals, first_night=first_night,
