@@ -34,7 +34,9 @@ test: install lint
 # which "today minus N days", month ends and quarter ends go wrong. The browser suite, the slowest,
 # runs at the first of them only.
 CLOCK_DATES ?= 2027-12-31T22:30:00+00:00 2028-02-29T09:00:00+00:00
-CLOCK_SUITES ?= tests/health tests/dashboard tests/portal tests/engagements tests/feedback tests/calendars
+CLOCK_SUITES ?= tests/health tests/dashboard tests/portal tests/engagements tests/feedback tests/calendars \
+                --ignore=tests/health/test_evaluation.py
+# (The evaluation harness replays fixed dates of its own, from 2025-03-03: the clock does not reach it.)
 CLOCK_BROWSER_SUITES ?= tests/browser
 test-clock: install
 	@for moment in $(CLOCK_DATES); do \
