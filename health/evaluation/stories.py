@@ -561,8 +561,12 @@ def _cadence_drop(w: _Writer, _n: int) -> Story:
 
 def _recovery(w: _Writer, _n: int) -> Story:
     """A slide (KPI read-outs, or plainly transactional) for 7–11 weeks, then a repair: back to
-    consultative work, the client asking our view again."""
+    consultative work, the client asking our view again. The rhythm is weekly to fortnightly, so
+    the slide is at least four or five sessions long: a slide of two monthly meetings would be
+    no established slide to catch, nor a flag to resolve."""
     r = w.rng
+    w.cadence = r.choice([7, 10, 14])
+    w.base = dataclasses.replace(w.base, interval=w.cadence * r.uniform(0.85, 1.1))
     start = w.mature_start()
     _begin(w, start)
     onset = _between(r, w.first_night + dt.timedelta(days=25), w.last_night - dt.timedelta(days=190))
