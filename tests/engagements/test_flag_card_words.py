@@ -79,6 +79,7 @@ def test_an_open_flag_offers_acknowledge_first_and_groups_the_manager_actions(cl
     assert "More actions" in more
     for action in ("Add a note", "Assign", "Snooze", "Resolve", "Dismiss"):
         assert f"<summary>{action}</summary>" in more
+    assert "flag-primary" not in more  # one primary action only; the grouped ones look secondary
 
 
 def test_an_acknowledged_flag_offers_resolve_first_to_a_manager(client, manager, flag):
@@ -88,6 +89,7 @@ def test_an_acknowledged_flag_offers_resolve_first_to_a_manager(client, manager,
     card = card_html(client.get(reverse("dashboard:flags")).content.decode(), flag)
     primary, more = _primary_and_more(card)
     assert '<details class="flag-primary">' in primary and "<summary>Resolve</summary>" in primary
+    assert "flag-primary" not in more
     assert "/acknowledge/" not in card
     assert "<summary>Resolve</summary>" not in more and "<summary>Dismiss</summary>" in more
 
