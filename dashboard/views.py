@@ -308,6 +308,8 @@ def flags(request):
         "page_query": _querystring(request, page=None),
         "flag_card": FLAG_CARD,
         "owners": owners,
+        # What the filter form shows (its fragment-cache key): the query's values and the owner menu.
+        "filter_content": ("flag-filter", sorted(request.GET.lists()), tuple((u.pk, str(u)) for u in owners)),
         "severity_counts": [(value, label, counts.get(value, 0)) for value, label in Flag.Severity.choices],
     })
 

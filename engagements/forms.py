@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q
+from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -47,7 +50,32 @@ class WorkspaceForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+class LoadedChoiceIterator(ModelChoiceIterator):
+    """Choices from the rows the field's queryset already holds (``use_loaded_choices``), without
+    reading them again; a queryset not read yet is read as Django reads it. Validation of a
+    submitted value still asks the database."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        rows = self.queryset if self.queryset._result_cache is not None else self.queryset.iterator()
+        for row in rows:
+            yield self.choice(row)
+
+
+def use_loaded_choices(field: forms.ModelChoiceField, rows: Iterable) -> None:
+    """Offer ``rows`` (already read for the page, in the queryset's order) as ``field``'s choices."""
+    field.queryset._result_cache = list(rows)
+    field.queryset._prefetch_done = True
+
+
+class LoadedModelChoiceField(forms.ModelChoiceField):
+    iterator = LoadedChoiceIterator
+
+
 class ContactChoiceField(forms.ModelMultipleChoiceField):
+    iterator = LoadedChoiceIterator
+
     def label_from_instance(self, contact):
         return f"{contact.name} · {contact.title}" if contact.title else contact.name
 
@@ -174,9 +202,9 @@ class MilestoneForm(WorkspaceForm):
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
                                   max_length=Milestone._meta.get_field("description").max_length,
                                   help_text=_("Markdown."))
-    consultant_owner = forms.ModelChoiceField(label=_("Our owner"), queryset=User.objects.none(), required=False,
+    consultant_owner = LoadedModelChoiceField(label=_("Our owner"), queryset=User.objects.none(), required=False,
                                               empty_label=_("Nobody yet"))
-    client_owner = forms.ModelChoiceField(label=_("Their owner (client side)"), queryset=Contact.objects.none(),
+    client_owner = LoadedModelChoiceField(label=_("Their owner (client side)"), queryset=Contact.objects.none(),
                                           required=False, empty_label=_("Nobody yet"))
     client_owner.label_from_instance = lambda contact: contact.name
     shared_with_client = forms.BooleanField(label=_("Shared with the client"), required=False, initial=True)

@@ -6,7 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import (
+    Aggregate,
     Case,
+    CharField,
     Count,
     IntegerField,
     Max,
@@ -18,14 +20,14 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts import access
 from accounts.models import Role, User
 from clients.models import Contact
-from engagements.models import Engagement, KPIMeasurement, Milestone, MilestoneComment, Session
+from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, PlannedBreak, Session
 from health.models import Flag, FlagEvent
 from health.scoring import explain
 from health.selectors import latest_snapshots, score_trend
@@ -114,22 +116,99 @@ def sort_engagements(engagements: list[Engagement], sort: str) -> list[Engagemen
     return present + missing
 
 
-def workspace_engagement(*, user: User, pk) -> Engagement:
-    """One engagement for its workspace page (client, lead, team, active contacts loaded), or 404.
+def workspace_engagement(*, user: User, pk, page: bool = False) -> Engagement:
+    """One engagement for its workspace page (client, lead, team, contacts loaded), or 404.
+
+    ``client.all_contacts`` holds every contact of the client (those who left too: past sessions
+    name them), ``client.active_contacts`` the active ones, the sponsor first. With ``page``, the
+    engagement also carries what its page would otherwise ask in queries of their own:
+    ``session_count`` (the timeline's paginator), ``kpi_count`` (no KPI query without one) and
+    ``own_last_session_id`` (the user's latest session here, the log form's defaults) and
+    ``break_count`` (no planned-break query without one).
 
     Clients never reach it: the workspace shows health and flags, which are firm-only."""
-    contacts = Contact.objects.filter(active=True).order_by("-is_sponsor", "name")
+    contacts = Contact.objects.order_by("-is_sponsor", "name")
     qs = (access.health_visible_engagements_for(user).select_related("client", "lead")
-          .prefetch_related("team", Prefetch("client__contacts", queryset=contacts, to_attr="active_contacts")))
+          .prefetch_related("team", Prefetch("client__contacts", queryset=contacts, to_attr="all_contacts")))
+    if page:
+        # The engagement is already in the user's scope, and firm staff see all of its sessions and KPIs.
+        sessions = Session.objects.filter(engagement=OuterRef("pk")).order_by()
+        qs = qs.annotate(
+            session_count=Coalesce(Subquery(sessions.values("engagement").annotate(n=Count("id")).values("n")), 0),
+            kpi_count=Coalesce(Subquery(KPI.objects.filter(engagement=OuterRef("pk")).order_by()
+                                        .values("engagement").annotate(n=Count("id")).values("n")), 0),
+            own_last_session_id=Subquery(sessions.filter(logged_by=user).order_by("-start", "-id").values("id")[:1]),
+            break_count=Coalesce(Subquery(PlannedBreak.objects.filter(engagement=OuterRef("pk")).order_by()
+                                          .values("engagement").annotate(n=Count("id")).values("n")), 0),
+        )
     engagement = access.get_for(qs, pk)
+    engagement.client.active_contacts = [c for c in engagement.client.all_contacts if c.active]
     engagement.sponsor = next((c for c in engagement.client.active_contacts if c.is_sponsor), None)
     return engagement
+
+
+class _IdList(Aggregate):
+    """The ids of a to-many relation as one comma-separated string per row (PostgreSQL, SQLite)."""
+
+    function = "GROUP_CONCAT"
+    template = "%(function)s(%(expressions)s, ',')"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="STRING_AGG",
+                           template="%(function)s((%(expressions)s)::text, ',')", **extra_context)
+
+
+def _prefetched(instance, name: str, rows: list) -> None:
+    """Hand ``instance.<name>.all()`` the rows already read, as prefetch_related would."""
+    queryset = getattr(instance, name).get_queryset()
+    queryset._result_cache, queryset._prefetch_done = rows, True
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[name] = queryset
+
+
+def timeline_rows(sessions: QuerySet[Session], *, contacts: list[Contact]) -> list[Session]:
+    """Evaluate a slice of ``session_timeline`` with its attendees in the same query: their ids ride
+    along as a list and are matched with ``contacts`` (the client's, already read); an attendee not
+    among them (a contact of another client) is read in one more query."""
+    rows = list(sessions.prefetch_related(None).annotate(attendee_ids=_IdList("client_attendees__id")))
+    wanted = {int(pk) for row in rows for pk in (row.attendee_ids or "").split(",") if pk}
+    by_id = {contact.pk: contact for contact in contacts}
+    missing = wanted - by_id.keys()
+    if missing:
+        by_id.update((contact.pk, contact) for contact in Contact.objects.filter(pk__in=missing))
+    for row in rows:
+        ids = {int(pk) for pk in (row.attendee_ids or "").split(",") if pk}
+        attendees = sorted((by_id[pk] for pk in ids if pk in by_id), key=lambda c: (c.name, c.pk))
+        _prefetched(row, "client_attendees", attendees)
+        row.card_content = session_card_content(row, attendees)
+    return rows
+
+
+def session_card_content(session: Session, attendees: list[Contact]) -> tuple:
+    """Every value ``engagements/_session_item.html`` shows of a session (its fragment-cache key)."""
+    return (session.pk, session.start, session.focus, session.channel, session.duration_minutes,
+            session.initiated_by, session.advice_requested, session.shared_with_client, session.notes,
+            session.next_steps, str(session.logged_by) if session.logged_by else None,
+            tuple(contact.name for contact in attendees))
+
+
+def milestone_card_content(milestone: Milestone) -> tuple:
+    """Every value ``engagements/_milestone_card.html`` shows of a milestone and its comments (its
+    fragment-cache key; the comments are already loaded)."""
+    return (milestone.pk, milestone.version, milestone.title, milestone.description, milestone.phase,
+            milestone.status, milestone.due_date, milestone.is_late, milestone.proposed_by,
+            milestone.consultant_owner.get_short_name() if milestone.consultant_owner else None,
+            milestone.client_owner.name if milestone.client_owner else None, milestone.shared_with_client,
+            milestone.approved_at, milestone.approved_by.name if milestone.approved_by else None,
+            milestone.approval_requested,
+            tuple((c.pk, str(c.author) if c.author else None, c.side, c.created_at, c.text)
+                  for c in milestone.comments.all()))
 
 
 def session_timeline(*, user: User, engagement: Engagement, focus: str = "") -> QuerySet[Session]:
     """The engagement's sessions, newest first, with attendees loaded (paginate it)."""
     qs = (access.sessions_for(user).filter(engagement=engagement).select_related("logged_by")
-          .prefetch_related("client_attendees", "consultants").order_by("-start", "-id"))
+          .prefetch_related("client_attendees").order_by("-start", "-id"))
     if focus:
         qs = qs.filter(focus=focus)
     return qs
@@ -168,6 +247,7 @@ def milestone_board(milestones) -> list[dict]:
             cards = [m for m in milestones if m.phase == phase and m.status == status]
             for m in cards:
                 m.is_late = bool(m.is_open and m.due_date and m.due_date < today)
+                m.card_content = milestone_card_content(m)
             if cards or status in BOARD_ALWAYS:
                 # Finished work folds away past a few cards, the most recently finished shown first.
                 finished = status in (Milestone.Status.DONE, Milestone.Status.DROPPED)
@@ -219,6 +299,28 @@ def health_history(*, user: User, engagement: Engagement, months: int = 12) -> d
     }
 
 
+def engagement_health_and_history(*, user: User, engagement: Engagement, months: int = 12) -> tuple:
+    """``(engagement_health(...), health_history(...))`` in one query: the last snapshot of each of
+    the last ``months`` months, the newest of them being the latest snapshot (read apart only when
+    the engagement has none in that time)."""
+    since = _months_back(timezone.localdate(), months - 1)
+    mine = access.health_snapshots_for(user).filter(engagement=engagement, date__gte=since)
+    month_ends = (mine.annotate(month=TruncMonth("date")).order_by().values("month")
+                  .annotate(last=Max("date")).values("last"))
+    points = list(mine.filter(date__in=month_ends).order_by("date"))
+    if points:
+        snapshot = points[-1]
+        snapshot.lines = explain(snapshot.components or {})
+    else:
+        snapshot = engagement_health(user=user, engagement=engagement)
+    history = {
+        "labels": [p.date.isoformat() for p in points],
+        "score": [p.score for p in points],
+        "depth": [None if p.depth is None else round(p.depth * 100, 1) for p in points],
+    }
+    return snapshot, history
+
+
 def engagement_health(*, user: User, engagement: Engagement):
     """The latest stored snapshot of an engagement (or None), with its components explained."""
     # ``engagement`` comes from workspace_engagement, already checked against health visibility.
@@ -250,6 +352,8 @@ def engagement_planned_breaks(*, user: User, engagement: Engagement, today: dt.d
     """The engagement's planned breaks, split into running today, to come and past (one query, with who
     added each)."""
     today = today or timezone.localdate()
+    if getattr(engagement, "break_count", None) == 0:  # counted with the engagement (workspace_engagement)
+        return PlannedBreaks(running=[], upcoming=[], past=[])
     breaks = list(access.planned_breaks_for(user).filter(engagement=engagement).select_related("created_by")
                   .order_by("starts_on", "ends_on", "id"))
     return PlannedBreaks(running=[b for b in breaks if b.starts_on <= today <= b.ends_on],

@@ -30,6 +30,7 @@ from engagements.forms import (
     PlannedBreakForm,
     SessionForm,
     add_service_errors,
+    use_loaded_choices,
 )
 from engagements.markdown import MAX_RENDERED_CHARS, render_markdown
 from engagements.models import Engagement, Milestone, Session
@@ -86,7 +87,14 @@ def _timeline_context(request, engagement: Engagement) -> dict:
     if focus not in Session.Focus.values:
         focus = ""
     sessions = selectors.session_timeline(user=request.user, engagement=engagement, focus=focus)
-    page = Paginator(sessions, TIMELINE_PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(sessions, TIMELINE_PAGE_SIZE)
+    if not focus and hasattr(engagement, "session_count"):
+        paginator.__dict__["count"] = engagement.session_count  # counted with the engagement
+    page = paginator.get_page(request.GET.get("page"))
+    # The page's sessions and their attendees in one query (the client's contacts are already read).
+    page.object_list = (selectors.timeline_rows(sessions[page.start_index() - 1:page.end_index()],
+                                                contacts=engagement.client.all_contacts)
+                        if paginator.count else [])
     return {"engagement": engagement, "sessions_page": page, "focus": focus,
             "focus_choices": Session.Focus.choices}
 
@@ -99,30 +107,69 @@ def _board_context(request, engagement: Engagement, *, form: MilestoneForm | Non
                              # A new milestone is a proposal until it is agreed with the client.
                              initial={"phase": Milestone.Phase.ACTION, "status": Milestone.Status.PROPOSED,
                                       "shared_with_client": True, "consultant_owner": request.user.pk})
+    # The owner menus offer the team and the active contacts, already read with the engagement.
+    use_loaded_choices(form.fields["consultant_owner"], sorted(engagement.team.all(), key=lambda u: u.full_name))
+    use_loaded_choices(form.fields["client_owner"], engagement.client.active_contacts)
+    # What the empty form shows (its fragment-cache key): its initial values and its menus' choices.
+    form_content = ("milestone-form", sorted((k, str(v)) for k, v in form.initial.items()),
+                    tuple((u.pk, str(u)) for u in form.fields["consultant_owner"].queryset),
+                    tuple((c.pk, c.name) for c in form.fields["client_owner"].queryset))
     return {"engagement": engagement, "board": selectors.milestone_board(milestones),
-            "milestone_count": len(milestones), "milestone_form": form, "board_error": board_error,
+            "milestone_count": len(milestones), "milestone_form": form, "milestone_form_content": form_content,
+            "board_error": board_error,
             "can_edit": engagement.status != Engagement.Status.CLOSED}
 
 
-def _session_form_for(request, engagement: Engagement | None, *, fixed: bool) -> SessionForm:
-    last = selectors.last_session_by(user=request.user, engagement=engagement) if engagement else None
-    return SessionForm(user=request.user, engagement=engagement, fixed_engagement=fixed,
+def _session_form_for(request, engagement: Engagement | None, *, fixed: bool, shown=()) -> SessionForm:
+    """The log form, with the user's choices of their last session here as defaults. The engagement
+    page knows that session's id (``own_last_session_id``) and usually shows it (``shown``)."""
+    if engagement is None:
+        last = None
+    elif hasattr(engagement, "own_last_session_id"):
+        own = engagement.own_last_session_id
+        last = None if own is None else next((s for s in shown if s.pk == own), None)
+        if own is not None and last is None:
+            last = selectors.last_session_by(user=request.user, engagement=engagement)
+    else:
+        last = selectors.last_session_by(user=request.user, engagement=engagement)
+    form = SessionForm(user=request.user, engagement=engagement, fixed_engagement=fixed,
                        initial=SessionForm.defaults(engagement=engagement, last=last))
+    if engagement is not None:
+        use_loaded_choices(form.fields["client_attendees"], engagement.client.active_contacts)
+    return form
+
+
+_START_MARK = dt.datetime(1901, 1, 1, 0, 1)
+
+
+def _cacheable_session_fields(form: SessionForm) -> dict:
+    """Context for rendering the empty log form's fields from the fragment cache: what they show
+    (the key) and the swap of the start, which changes every minute, for a mark."""
+    field = form.fields["start"]
+    start = field.widget.format_value(field.prepare_value(form.initial["start"]))
+    form.initial["start"] = _START_MARK
+    content = ("session-fields", sorted((k, str(v)) for k, v in form.initial.items()),
+               tuple((c.pk, field_label) for c, field_label in
+                     ((c, form.fields["client_attendees"].label_from_instance(c))
+                      for c in form.fields["client_attendees"].queryset)))
+    return {"session_fields_content": content,
+            "session_fields_swap": (field.widget.format_value(_START_MARK), start)}
 
 
 @login_required
 def detail(request, pk):
     """One engagement: header, timeline, milestones board, KPIs, health card and open flags."""
     _firm_staff_or_404(request)
-    engagement = selectors.workspace_engagement(user=request.user, pk=pk)
+    engagement = selectors.workspace_engagement(user=request.user, pk=pk, page=True)
+    health, health_history = selectors.engagement_health_and_history(user=request.user, engagement=engagement)
     context = {
         **_timeline_context(request, engagement),
         **_board_context(request, engagement),
         "engagement": engagement,
         "team": list(engagement.team.all()),
-        "kpis": selectors.engagement_kpis(user=request.user, engagement=engagement),
-        "health": selectors.engagement_health(user=request.user, engagement=engagement),
-        "health_history": selectors.health_history(user=request.user, engagement=engagement),
+        "kpis": selectors.engagement_kpis(user=request.user, engagement=engagement) if engagement.kpi_count else [],
+        "health": health,
+        "health_history": health_history,
         "flags": selectors.engagement_flags(user=request.user, engagement=engagement),
         **_breaks_context(request, engagement),
         "audit_trail": selectors.engagement_audit_trail(user=request.user, engagement=engagement),
@@ -131,7 +178,9 @@ def detail(request, pk):
     if not context["is_closed"]:
         context.update(calendar_views.inbox_context(request, engagement=engagement,
                                                     limit=calendar_views.HOME_INBOX_SIZE))
-        context["session_form"] = _session_form_for(request, engagement, fixed=True)
+        context["session_form"] = _session_form_for(request, engagement, fixed=True,
+                                                    shown=context["sessions_page"].object_list)
+        context.update(_cacheable_session_fields(context["session_form"]))
     return render(request, "engagements/detail.html", context)
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from django import template
+from django.core.cache import caches
 from django.utils import timezone, translation
 from django.utils.formats import date_format, number_format
-from django.utils.html import format_html_join
+from django.utils.html import conditional_escape, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -213,3 +215,43 @@ def watch_summary(item) -> str:
     from health import evidence
 
     return evidence.watch_summary(item)
+
+
+# --- Cards rendered once per content --------------------------------------------------------------
+
+_CSRF_MARK = "csrfmark0d6f0e5b9c2a4e71"
+FRAGMENT_SECONDS = 60 * 60
+
+
+@register.simple_tag(takes_context=True)
+def content_cached(context, template_name: str, content, *more, swap=None, **values):
+    """Include ``template_name`` as ``{% include %}`` would, from the fragment cache when the same
+    content was rendered before.
+
+    The key is a hash of ``content`` (every value the card shows, built in engagements.selectors
+    next to the query that reads them: ``card_content``), ``more`` (context values the template
+    reads), the language and the time zone: a change to anything the card shows gives another key,
+    so nothing needs invalidating and a stale card cannot be served. ``values`` are set in the
+    template's context as ``{% include … with %}`` would; they are not part of the key, which must
+    describe them through ``content``. ``swap`` is a ``(mark, value)`` pair: the template was given
+    ``mark`` in place of a value that changes too often to be part of the key (the log form's
+    "now"), replaced by ``value`` on the way out. The cache is each process's
+    own memory (``CACHES["fragments"]``), as good as shared for content-addressed entries. The
+    CSRF token is never stored: the card is rendered with a mark in its place, replaced by this
+    request's token on the way out.
+    """
+    key = "card:" + hashlib.sha256(repr((template_name, content, more, translation.get_language(),
+                                         timezone.get_current_timezone_name())).encode()).hexdigest()
+    fragments = caches["fragments"]
+    html = fragments.get(key)
+    if html is None:
+        card = context.template.engine.get_template(template_name)
+        with context.push(**values, csrf_token=_CSRF_MARK):
+            html = card.render(context)
+        fragments.set(key, str(html), FRAGMENT_SECONDS)
+    if swap:
+        html = html.replace(*swap)
+    if _CSRF_MARK in html:
+        token = context.get("csrf_token")
+        html = html.replace(_CSRF_MARK, conditional_escape(str(token)) if token else "")
+    return mark_safe(html)  # noqa: S308  (rendered by the template engine, which escaped it)
