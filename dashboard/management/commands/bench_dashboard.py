@@ -128,12 +128,12 @@ class Command(BaseCommand):
             INSERT INTO {HealthSnapshot._meta.db_table}
                 (engagement_id, date, score, mode, state, depth, balance, advice_rate, cadence,
                  days_since_last_session, sponsor_presence, client_rating, consultant_rating, perception_gap,
-                 delivery, components, algorithm_version)
+                 delivery, components, algorithm_version, watch)
             SELECT e, d::date, s.score, CASE WHEN s.balance < 0.25 THEN 'expert_led'
                                             WHEN s.balance > 0.75 THEN 'client_led' ELSE 'co_production' END,
                    CASE WHEN s.depth >= 0.5 THEN 'consultative' ELSE 'transactional' END,
                    s.depth, s.balance, 0.4, 0.9, (e + (d::date - %(start)s)) %% 30, 0.5, 4.0, 4.2, 0.2, 0.8,
-                   '{{}}'::jsonb, 1
+                   '{{}}'::jsonb, 1, '[]'::jsonb
             FROM generate_series(%(start)s::date, %(today)s::date, interval '1 day') AS d,
                  generate_series(%(first)s, %(last)s) AS e,
                  LATERAL (SELECT
