@@ -42,12 +42,6 @@ TOKEN_RATE = 10  # API_TOKEN_RATE's default, 10/minute
 
 
 @pytest.fixture
-def _eager_tasks():
-    """The nodes queue to the test's own Redis; nothing runs in this process."""
-    yield
-
-
-@pytest.fixture
 def redis_server(tmp_path):
     need(shutil.which("redis-server") is not None,
          "the two-node tests need redis-server on the PATH (apt-get install redis-server)")
