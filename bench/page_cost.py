@@ -37,9 +37,8 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
-from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
-from accounts.models import User  # noqa: E402
+from accounts.models import Authenticator, User  # noqa: E402
 from dashboard import caching  # noqa: E402
 from engagements.models import Engagement  # noqa: E402
 
@@ -63,7 +62,7 @@ def main() -> None:
     as_consultant.force_login(consultant)
     as_manager.force_login(manager)
     # The load managers have an authenticator: mark the session as having passed it (django-otp).
-    device = TOTPDevice.objects.filter(user=manager, confirmed=True).first()
+    device = Authenticator.objects.filter(user=manager, confirmed=True).first()
     if device is not None:
         session = as_manager.session
         session[DEVICE_ID_SESSION_KEY] = device.persistent_id
