@@ -527,24 +527,72 @@ HEALTH = {
         "feedback": 0.15,
         "delivery": 0.10,
     },
-    # State: consultative when depth (consultative share of session minutes) reaches this.
+    # State: consultative when depth (the share of W's sessions that were consultative
+    # conversations: a consultative focus, and not a KPI read-out) reaches this.
     "CONSULTATIVE_DEPTH": 0.5,
     # Mode: expert-led below, client-led above, co-production in between (balance = client share).
     "EXPERT_LED_BELOW": 0.25,
     "CLIENT_LED_ABOVE": 0.75,
-    # drift_to_transactional: baseline depth at least MIN_BASELINE_DEPTH and W depth at least DROP lower.
-    "DRIFT_MIN_BASELINE_DEPTH": 0.5,
-    "DRIFT_DROP": 0.25,
-    "DRIFT_MIN_SESSIONS": 3,
-    # cadence_drop: no session for GAP_FACTOR x the planned cadence, or W's session rate under
-    # RATE_FACTOR x B's (B needing MIN_BASELINE_SESSIONS to be a fair comparison).
+    # Balance = (client events in W + this x client-initiated sessions in B) / (events in W + this
+    # x sessions in B): the mode is a trait of the relationship, read over W with B's sessions.
+    "BALANCE_BASELINE_WEIGHT": 0.5,
+    # drift_to_transactional weighs evidence session by session (docs/health.md, How flags decide):
+    # B needs MIN_SESSIONS sessions; its rates are pulled towards typical ones with the weight of
+    # PRIOR_STRENGTH sessions; a slide multiplies the odds of a consultative sign by 1/ODDS_RATIO
+    # (of a read-out by ODDS_RATIO) and shortens sessions to SHORTER_FACTOR of B's mean. Each
+    # signal's log-likelihood ratio is weighted (signals overlap: a read-out is rarely labelled
+    # strategy), a session's duration counts at most DURATION_CAP nats.
+    "DRIFT_MIN_SESSIONS": 4,
+    "DRIFT_PRIOR_STRENGTH": 4,
+    # The charts the detector runs, each (odds ratio, shorter factor, penalty in nats): a sudden,
+    # marked slide; a gradual, milder one, which pays a penalty for the second look.
+    "DRIFT_CHARTS": [(4, 0.65, 0.0), (2, 0.8, 1.0)],
+    # The chance that a slide moves any one signal at all: "slid" is a mixture of "this sign
+    # moved" and "it did not", so a sign that stays put (sessions as long as ever) costs little.
+    "DRIFT_CHANGE_SHARE": 0.85,
+    "DRIFT_WEIGHTS": {"readouts": 1.0, "focus": 0.6, "mislabelled": 1.0, "advice": 0.8, "initiative": 0.5,
+                      "duration": 0.35},
+    "DRIFT_DURATION_CAP": 2.0,
+    # What the context adds (nats), once the sessions lean transactional: a new sponsor during W;
+    # the KPI set changed after it; each KPI report date with no consultative conversation since
+    # the report before (at most three); each KPI whose last two values missed target (at most two).
+    "DRIFT_SPONSOR_WEIGHT": 2.5,
+    "DRIFT_KPI_SET_WEIGHT": 1.5,
+    "DRIFT_KPI_REPORT_WEIGHT": 0.7,
+    "DRIFT_KPI_MISSED_WEIGHT": 0.15,
+    # Raise at RAISE_AT nats; keep a raised flag while the evidence stays above CLEAR_AT or the
+    # consultative share of W stays under CLEAR_DEPTH; put it on watch from WATCH_AT.
+    "DRIFT_RAISE_AT": 7.5,
+    "DRIFT_CLEAR_AT": 3.0,
+    "DRIFT_WATCH_AT": 3.5,
+    "DRIFT_CLEAR_DEPTH": 0.4,
+    # Watch: a sponsor change followed by this many KPI read-outs.
+    "WATCH_READOUTS_AFTER_SPONSOR": 2,
+    # cadence_drop: no session for GAP_FACTOR x the usual interval (B's, else the plan; planned
+    # breaks not counted), kept while over HOLD_GAP_FACTOR, on watch from WATCH_GAP_FACTOR; or
+    # at most half the sessions the usual rhythm expects over the last RATE_DAYS, with a Poisson
+    # probability of so few under RATE_RAISE_P (kept while under RATE_HOLD_P).
     "CADENCE_GAP_FACTOR": 2,
-    "CADENCE_RATE_FACTOR": 0.5,
+    "CADENCE_HOLD_GAP_FACTOR": 1.5,
+    "CADENCE_WATCH_GAP_FACTOR": 1.5,
     "CADENCE_MIN_BASELINE_SESSIONS": 3,
-    # feedback_decline: mean client rating in W at least DROP below B's, or under FLOOR.
-    "FEEDBACK_DROP": 1.0,
+    "CADENCE_RATE_DAYS": 60,
+    "CADENCE_RATE_RAISE_P": 0.01,
+    "CADENCE_RATE_HOLD_P": 0.1,
+    # feedback_decline: the probability that the client's mean rating in W is more than DROP
+    # below B's, or under FLOOR, given the responses behind each (ratings spread RATING_SD).
+    "FEEDBACK_DROP": 0.75,
     "FEEDBACK_FLOOR": 3.0,
+    "FEEDBACK_RATING_SD": 0.6,
+    "FEEDBACK_RAISE_P": 0.95,
+    "FEEDBACK_HOLD_P": 0.7,
+    # one_sided: the probability that the client's share of events is under EXPERT_LED_BELOW (or
+    # over CLIENT_LED_ABOVE), with at least MIN_EVENTS events in W.
     "ONE_SIDED_MIN_EVENTS": 5,
+    "ONE_SIDED_RAISE_P": 0.97,
+    "ONE_SIDED_HOLD_P": 0.7,
+    # A flag the engine raised is not auto-resolved before it has been up this many days.
+    "MIN_EPISODE_DAYS": 21,
     # milestone_slippage: this share of the milestones due in W late, with at least MIN_DUE due.
     "SLIPPAGE_LATE_SHARE": 0.3,
     "SLIPPAGE_MIN_DUE": 2,

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -273,6 +274,9 @@ class KPI(models.Model):
     direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices,
                                  default=Direction.HIGHER_IS_BETTER)
     shared_with_client = models.BooleanField(_("shared with the client"), default=True)
+    # When the KPI was added: the health engine notices a KPI set that changes after a new sponsor
+    # arrives. Empty for KPIs added before this was recorded.
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("KPI")

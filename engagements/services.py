@@ -356,7 +356,7 @@ def kpi_create(*, engagement: Engagement, name: str, unit: str = "", target: Dec
     """Track a new KPI on an engagement."""
     _check_open(engagement)
     kpi = KPI(engagement=engagement, name=name.strip(), unit=unit, target=target, direction=direction,
-              shared_with_client=shared_with_client)
+              shared_with_client=shared_with_client, created_at=timezone.now())
     kpi.full_clean()
     kpi.save()
     return kpi

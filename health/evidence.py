@@ -283,6 +283,7 @@ def _signal_label(signal: str) -> str:
         "readouts": _("KPI read-outs"),
         "consultative": _("Consultative conversations"),
         "focus": _("Sessions labelled consultative"),
+        "mislabelled": _("Labelled consultative, yet KPI read-outs"),
         "advice": _("Client asked for our view"),
         "initiative": _("Client took the initiative"),
         "duration": _("Session length"),

@@ -21,7 +21,7 @@ from django.db.models import Case, IntegerField, OuterRef, QuerySet, Subquery, V
 from django.utils import timezone
 
 from clients.models import Contact, SponsorPeriod
-from engagements.models import Engagement, Milestone, MilestoneComment, Session, Side
+from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, PlannedBreak, Session, Side
 from feedback.models import FeedbackResponse
 from health import scoring
 from health.conf import health_config
@@ -42,7 +42,7 @@ def engagement_ids_to_score(*, as_of: dt.date, statuses: Sequence[str]) -> list[
 def health_facts(*, engagement_ids: Iterable[int], windows: scoring.Windows) -> dict[int, scoring.EngagementFacts]:
     """The aggregates ``scoring.assess`` needs, for every engagement of the batch started by the date.
 
-    Six statements for any batch size (one when no engagement qualifies): the batch's ids travel as
+    Ten statements for any batch size (one when no engagement qualifies): the batch's ids travel as
     one parameter and the SQL text is built once per process, so neither grows with the batch. Rows
     dated after the scoring date are never read, so the same call backfills history.
     """
@@ -61,14 +61,49 @@ def health_facts(*, engagement_ids: Iterable[int], windows: scoring.Windows) -> 
         params["ids"] = _ids_param(facts)
 
         cursor.execute(sql["sessions"], params)
-        for (pk, sessions_w, minutes_w, consultative_minutes_w, advice_w, client_initiated_w, sessions_b, minutes_b,
-             consultative_minutes_b, last_session_on, sponsor_or_executive_w) in cursor.fetchall():
+        for (pk, sessions_b, minutes_b, consultative_minutes_b, minutes_squared_b, labelled_b, readouts_b,
+             conversations_b, advice_b, client_b, last_session_on, last_advice_on) in cursor.fetchall():
             f = facts[pk]
-            f.sessions_w, f.minutes_w, f.consultative_minutes_w = sessions_w, minutes_w, consultative_minutes_w
-            f.advice_w, f.client_initiated_w = advice_w, client_initiated_w
             f.sessions_b, f.minutes_b, f.consultative_minutes_b = sessions_b, minutes_b, consultative_minutes_b
-            f.last_session_on = _date(last_session_on)
-            f.sponsor_or_executive_w = sponsor_or_executive_w
+            f.minutes_squared_b, f.labelled_b, f.readouts_b = minutes_squared_b, labelled_b, readouts_b
+            f.conversations_b, f.advice_b, f.client_initiated_b = conversations_b, advice_b, client_b
+            f.last_session_on, f.last_advice_on = _date(last_session_on), _date(last_advice_on)
+
+        # W's sessions one by one, oldest first: the drift detector reads them in sequence.
+        cursor.execute(sql["recent_sessions"], params)
+        recent: dict[int, list[scoring.SessionRow]] = {}
+        session_row = scoring.SessionRow
+        for pk, day, minutes, labelled, readout, advice, client, sponsor_or_executive in cursor.fetchall():
+            recent.setdefault(pk, []).append(session_row(_date(day), minutes, bool(labelled), bool(readout),
+                                                         bool(advice), bool(client), bool(sponsor_or_executive)))
+        for pk, rows in recent.items():
+            f = facts[pk]
+            f.recent = rows
+            f.sessions_w = len(rows)
+            f.minutes_w = sum(row.minutes for row in rows)
+            f.consultative_minutes_w = sum(row.minutes for row in rows if row.labelled)
+            f.advice_w = sum(1 for row in rows if row.advice)
+            f.client_initiated_w = sum(1 for row in rows if row.client)
+            f.sponsor_or_executive_w = sum(1 for row in rows if row.sponsor_or_executive)
+
+        cursor.execute(sql["kpis"], params)
+        kpis: dict[int, list[scoring.KPIRow]] = {}
+        for pk, kpi_id, name, target, direction, added_on, first_on, last_on in cursor.fetchall():
+            kpis.setdefault(pk, []).append(scoring.KPIRow(
+                kpi_id, name, None if target is None else float(target), direction == KPI.Direction.HIGHER_IS_BETTER,
+                _date(added_on), _date(first_on), _date(last_on)))
+        cursor.execute(sql["kpi_values"], params)
+        kpi_values: dict[int, list[tuple[int, dt.date, float]]] = {}
+        for pk, kpi_id, day, value in cursor.fetchall():
+            kpi_values.setdefault(pk, []).append((kpi_id, _date(day), float(value)))
+        for pk, rows in kpis.items():
+            facts[pk].kpis = rows
+        for pk, rows in kpi_values.items():
+            facts[pk].kpi_values_w = rows
+
+        cursor.execute(sql["planned_breaks"], params)
+        for pk, starts_on, ends_on in cursor.fetchall():
+            facts[pk].breaks = (*facts[pk].breaks, (_date(starts_on), _date(ends_on)))
 
         cursor.execute(sql["milestones"], params)
         for pk, proposed, proposed_by_client, approvals, due, on_time in cursor.fetchall():
@@ -125,6 +160,7 @@ def _batch_params(engagement_ids: Iterable[int], windows: scoring.Windows) -> di
         "scored": scored if connection.vendor == "postgresql" else json.dumps(scored),
         "as_of": adapt_date(as_of),
         "window_first_day": adapt_date(windows.window_start),
+        "baseline_first_day": adapt_date(windows.baseline_start),
         # Scoring dates are local dates: W and B start and end at local midnights.
         "end": adapt_datetime(day_start(as_of + dt.timedelta(days=1))),
         "window_start": adapt_datetime(day_start(windows.window_start)),
@@ -136,6 +172,8 @@ def _batch_params(engagement_ids: Iterable[int], windows: scoring.Windows) -> di
 _SQL_CONSTANTS = {
     "client": Side.CLIENT.value,
     "consultant": Side.CONSULTANT.value,
+    "kpi_review": Session.Focus.KPI_REVIEW.value,
+    "reporting": Session.Focus.REPORTING.value,
     "executive": Contact.Seniority.EXECUTIVE.value,
     "dropped": Milestone.Status.DROPPED.value,
     **{f"consultative_{n}": focus.value for n, focus in enumerate(Session.CONSULTATIVE_FOCUSES)},
@@ -153,8 +191,8 @@ def _batch_sql(vendor: str, tzname: str) -> dict[str, str]:
     """
     ops = connection.ops
     table = {model: ops.quote_name(model._meta.db_table) for model in (
-        Engagement, Session, Session.client_attendees.through, Contact, SponsorPeriod, Milestone,
-        MilestoneComment, FeedbackResponse, Flag)}
+        Engagement, Session, Session.client_attendees.through, Session.kpis_discussed.through, Contact,
+        SponsorPeriod, Milestone, MilestoneComment, FeedbackResponse, Flag, KPI, KPIMeasurement, PlannedBreak)}
     live = ", ".join(f"%(live_{n})s" for n in range(len(Flag.LIVE_STATUSES)))
 
     def local_date(column: str) -> str:
@@ -165,8 +203,11 @@ def _batch_sql(vendor: str, tzname: str) -> dict[str, str]:
         return date_sql
 
     consultative = ", ".join(f"%(consultative_{n})s" for n in range(len(Session.CONSULTATIVE_FOCUSES)))
-    in_w, in_b = "s.start >= %(window_start)s", "s.start < %(window_start)s"
+    in_b = "s.start < %(window_start)s"
     is_consultative = f"s.focus IN ({consultative})"
+    # A KPI read-out: its focus says so, or KPIs were discussed and the client did not ask our view.
+    discussed = f"SELECT 1 FROM {table[Session.kpis_discussed.through]} d WHERE d.session_id = s.id"  # noqa: S608
+    readout = f"(s.focus IN (%(kpi_review)s, %(reporting)s) OR (NOT s.advice_requested AND EXISTS ({discussed})))"
     # A milestone due today is not late yet, so "due in W" means the due date passed within W.
     due_in_w = "(due_date >= %(window_first_day)s AND due_date < %(as_of)s AND status <> %(dropped)s)"
     approved_in_w = "(approved_at >= %(window_start)s AND approved_at < %(end)s)"
@@ -179,36 +220,69 @@ def _batch_sql(vendor: str, tzname: str) -> dict[str, str]:
             SELECT id, client_id, start, planned_cadence_days FROM {table[Engagement]}
             WHERE {_in_ids('id', vendor)} AND start <= %(as_of)s
               AND {_in_ids('status', vendor, param='scored')}""",  # noqa: S608
-        # Sessions in W and B, and in the same pass how many in W an executive or the sponsor
-        # attended: each session in W looks its attendees up through the (session, contact) index,
-        # so the statement reads the batch's rows, not the whole attendee table (joining the
-        # attendance as a second grouped pass hashed every attendee row for every batch). A
-        # session counts once however many executives attended. "Sponsor" is whoever the history
+        # B's sessions as aggregates (the baseline rates), with the dates of the last session and
+        # of the last one where the client asked for our view, over W and B.
+        "sessions": f"""
+            SELECT s.engagement_id,
+                   count(*) FILTER (WHERE {in_b}),
+                   coalesce(sum(s.duration_minutes) FILTER (WHERE {in_b}), 0),
+                   coalesce(sum(s.duration_minutes) FILTER (WHERE {in_b} AND {is_consultative}), 0),
+                   coalesce(sum(CAST(s.duration_minutes AS integer) * s.duration_minutes) FILTER (WHERE {in_b}), 0),
+                   count(*) FILTER (WHERE {in_b} AND {is_consultative}),
+                   count(*) FILTER (WHERE {in_b} AND s.readout),
+                   count(*) FILTER (WHERE {in_b} AND {is_consultative} AND NOT s.readout),
+                   count(*) FILTER (WHERE {in_b} AND s.advice_requested),
+                   count(*) FILTER (WHERE {in_b} AND s.initiated_by = %(client)s),
+                   {local_date('max(s.start)')},
+                   {local_date('max(s.start) FILTER (WHERE s.advice_requested)')}
+            FROM (SELECT s.engagement_id, s.start, s.duration_minutes, s.focus, s.advice_requested,
+                         s.initiated_by, {readout} AS readout
+                  FROM {table[Session]} s
+                  WHERE {_in_ids('s.engagement_id', vendor)}
+                    AND s.start >= %(baseline_start)s AND s.start < %(end)s) s
+            GROUP BY s.engagement_id""",  # noqa: S608
+        # W's sessions one by one, and whether an executive or the sponsor attended each: each
+        # session looks its attendees up through the (session, contact) index, so the statement
+        # reads the batch's rows, not the whole attendee table. "Sponsor" is whoever the history
         # says was sponsor on the scoring date; seniority has no history, so it is today's. The
         # planner prices these probes as if each read a page from disk, which on PostgreSQL
         # would make it JIT-compile the statement: the scoring transaction turns JIT off
         # (services._claim).
-        "sessions": f"""
-            SELECT s.engagement_id,
-                   count(*) FILTER (WHERE {in_w}),
-                   coalesce(sum(s.duration_minutes) FILTER (WHERE {in_w}), 0),
-                   coalesce(sum(s.duration_minutes) FILTER (WHERE {in_w} AND {is_consultative}), 0),
-                   count(*) FILTER (WHERE {in_w} AND s.advice_requested),
-                   count(*) FILTER (WHERE {in_w} AND s.initiated_by = %(client)s),
-                   count(*) FILTER (WHERE {in_b}),
-                   coalesce(sum(s.duration_minutes) FILTER (WHERE {in_b}), 0),
-                   coalesce(sum(s.duration_minutes) FILTER (WHERE {in_b} AND {is_consultative}), 0),
-                   {local_date('max(s.start)')},
-                   count(*) FILTER (WHERE {in_w} AND EXISTS (
+        "recent_sessions": f"""
+            SELECT s.engagement_id, {local_date('s.start')}, s.duration_minutes, {is_consultative}, {readout},
+                   s.advice_requested, s.initiated_by = %(client)s,
+                   EXISTS (
                        SELECT 1 FROM {table[Session.client_attendees.through]} a
                        JOIN {table[Contact]} c ON c.id = a.contact_id
                        WHERE a.session_id = s.id
                          AND (c.seniority = %(executive)s OR c.id IN (
                              SELECT contact_id FROM {table[SponsorPeriod]}
-                             WHERE start <= %(as_of)s AND ("end" IS NULL OR "end" >= %(as_of)s)))))
+                             WHERE start <= %(as_of)s AND ("end" IS NULL OR "end" >= %(as_of)s))))
             FROM {table[Session]} s
-            WHERE {_in_ids('s.engagement_id', vendor)} AND s.start >= %(baseline_start)s AND s.start < %(end)s
-            GROUP BY s.engagement_id""",  # noqa: S608
+            WHERE {_in_ids('s.engagement_id', vendor)} AND s.start >= %(window_start)s AND s.start < %(end)s
+            ORDER BY s.engagement_id, s.start, s.id""",  # noqa: S608
+        # The engagements' KPIs: when each was added (empty for KPIs older than that record) and
+        # first and last measured up to the date.
+        "kpis": f"""
+            SELECT k.engagement_id, k.id, k.name, k.target, k.direction,
+                   {local_date('k.created_at')},
+                   (SELECT min(m.date) FROM {table[KPIMeasurement]} m WHERE m.kpi_id = k.id AND m.date <= %(as_of)s),
+                   (SELECT max(m.date) FROM {table[KPIMeasurement]} m WHERE m.kpi_id = k.id AND m.date <= %(as_of)s)
+            FROM {table[KPI]} k
+            WHERE {_in_ids('k.engagement_id', vendor)} AND (k.created_at IS NULL OR k.created_at < %(end)s)
+            ORDER BY k.engagement_id, k.id""",  # noqa: S608
+        "kpi_values": f"""
+            SELECT k.engagement_id, m.kpi_id, m.date, m.value
+            FROM {table[KPIMeasurement]} m JOIN {table[KPI]} k ON k.id = m.kpi_id
+            WHERE {_in_ids('k.engagement_id', vendor)} AND m.date >= %(window_first_day)s AND m.date <= %(as_of)s
+            ORDER BY k.engagement_id, m.date, m.kpi_id""",  # noqa: S608
+        # Planned breaks touching W or B, as marked by the date (a break marked later does not
+        # rewrite what the engine said before it was known).
+        "planned_breaks": f"""
+            SELECT engagement_id, starts_on, ends_on FROM {table[PlannedBreak]}
+            WHERE {_in_ids('engagement_id', vendor)} AND ends_on >= %(baseline_first_day)s
+              AND starts_on <= %(as_of)s AND created_at < %(end)s
+            ORDER BY engagement_id, starts_on""",  # noqa: S608
         "milestones": f"""
             SELECT engagement_id,
                    count(*) FILTER (WHERE created_at >= %(window_start)s),

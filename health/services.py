@@ -107,7 +107,8 @@ def _score_claimed(engagement_ids: list[int], as_of: dt.date, config: scoring.He
         return ScoringResult()
     assessments = [scoring.assess(f, windows, config) for f in facts.values()]
     stored = selectors.flags_for_lifecycle(engagement_ids=list(facts), as_of=as_of)
-    plan = scoring.plan_flags(assessments, stored, as_of)
+    plan = scoring.plan_flags(assessments, stored, as_of, min_episode_days=config.min_episode_days)
+    scoring.prune_watch(assessments, stored, plan)
     snapshots = [{"engagement_id": a.engagement_id, **{name: getattr(a, name) for name in _ASSESSED_FIELDS}}
                  for a in assessments]
     now = timezone.now()

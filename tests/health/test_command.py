@@ -8,6 +8,7 @@ from django.db import connection
 from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
+from health import scoring
 from health.models import Flag, HealthSnapshot
 from tests import factories
 from tests.health import histories as h
@@ -46,7 +47,9 @@ def portfolio():
     h.co_production(healthy, first=ago(400), last=ago(2), sponsor=sponsor)
     drifting = factories.EngagementFactory(start=ago(400))
     h.sessions(drifting, first=ago(400), last=ago(45), focus="strategy")
-    h.sessions(drifting, first=ago(44), last=ago(1), focus="kpi_review")
+    # Then short KPI reviews we call ourselves, where nobody asks what we think.
+    h.sessions(drifting, first=ago(44), last=ago(1), focus="kpi_review", minutes=30, advice=False,
+               initiated_by="consultant")
     factories.EngagementFactory(status="proposed", start=ago(400))
     factories.EngagementFactory(status="closed", closure_reason="completed", start=ago(400))
     return healthy, drifting
@@ -83,9 +86,10 @@ def test_since_backfills_one_snapshot_per_day_with_a_fixed_cost_per_day(portfoli
 
     assert HealthSnapshot.objects.filter(engagement=healthy).count() == days
     assert HealthSnapshot.objects.count() == 2 * days
-    # Per day: the engagement list, seven aggregate reads, the flag read, the snapshot upsert, a
-    # savepoint pair (the test runs in a transaction) and a flag update once the drift flag exists.
-    assert len(queries) <= days * 13
+    # Per day: the engagement list, eleven reads (aggregates, W's sessions, KPIs, KPI values,
+    # planned breaks), the flag read, the snapshot upsert, a savepoint pair (the test runs in a
+    # transaction) and a flag update once the drift flag exists.
+    assert len(queries) <= days * 17
     # The drift built up as KPI reviews replaced strategy; its flag was raised on the day it first held.
     flag = Flag.objects.get(engagement=drifting)
     assert flag.kind == Flag.Kind.DRIFT_TO_TRANSACTIONAL
@@ -114,3 +118,18 @@ def test_scores_before_the_engagement_started_are_not_written():
     call_command("score_relationships", since=(AS_OF - dt.timedelta(days=5)).isoformat(), as_of=AS_OF.isoformat(),
                  verbosity=0)
     assert list(HealthSnapshot.objects.values_list("engagement_id", "date")) == [(engagement.pk, AS_OF)]
+
+
+def test_outdated_rescores_what_older_rules_wrote(portfolio, capsys):
+    healthy, drifting = portfolio
+    call_command("score_relationships", since=ago(9).isoformat(), as_of=AS_OF.isoformat(), verbosity=0)
+    # As if version 1 had written the last week of the drifting engagement's history.
+    HealthSnapshot.objects.filter(engagement=drifting, date__gte=ago(6)).update(algorithm_version=1, score=1)
+
+    call_command("score_relationships", as_of=AS_OF.isoformat(), outdated=True)
+
+    assert "7 snapshots over 7 day(s)" in capsys.readouterr().out
+    assert not HealthSnapshot.objects.exclude(algorithm_version=scoring.ALGORITHM_VERSION).exists()
+    assert not HealthSnapshot.objects.filter(score=1).exists()
+    call_command("score_relationships", as_of=AS_OF.isoformat(), outdated=True)
+    assert "Nothing to re-score" in capsys.readouterr().out

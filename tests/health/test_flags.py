@@ -23,6 +23,12 @@ from tests.health.histories import score_on as score
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _no_minimum_episode(settings):
+    """These tests follow the lifecycle day by day; the minimum episode has its own test (test_rules.py)."""
+    settings.HEALTH = {**settings.HEALTH, "MIN_EPISODE_DAYS": 0}
+
 TODAY = timezone.localdate()
 
 

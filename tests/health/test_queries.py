@@ -36,10 +36,14 @@ def portfolio(size: int) -> list[int]:
     SponsorPeriod.objects.bulk_create([SponsorPeriod(client=c.client, contact=c, start=ago(30)) for c in contacts])
     engagements = Engagement.objects.bulk_create(
         [Engagement(client=c, title="Growth", start=ago(400), lead=lead) for c in clients])
+    # Fortnightly strategy sessions where the client asks our view, then short KPI reviews, then silence.
+    history = [(days, "strategy", 75, True) for days in range(270, 94, -14)]
+    history += [(days, focus, 30, False) for days, focus in ((80, "kpi_review"), (70, "reporting"),
+                                                            (60, "kpi_review"), (50, "kpi_review"))]
     sessions = Session.objects.bulk_create(
-        [Session(engagement=e, start=at(ago(days)), duration_minutes=60, focus=focus, initiated_by=Side.CLIENT)
-         for e in engagements for days, focus in ((200, "strategy"), (150, "strategy"), (120, "advisory"),
-                                                  (60, "kpi_review"), (40, "kpi_review"), (35, "reporting"))])
+        [Session(engagement=e, start=at(ago(days)), duration_minutes=minutes, focus=focus, advice_requested=advice,
+                 initiated_by=Side.CLIENT)
+         for e in engagements for days, focus, minutes, advice in history])
     through = Session.client_attendees.through
     by_engagement = {c.client_id: c for c in contacts}
     through.objects.bulk_create([through(session=s, contact=by_engagement[s.engagement.client_id])
@@ -51,8 +55,8 @@ def portfolio(size: int) -> list[int]:
         [MilestoneComment(milestone=m, side=side, text="Noted", created_at=at(ago(70)))
          for m in milestones for side in (Side.CLIENT, Side.CONSULTANT)])
     FeedbackResponse.objects.bulk_create(
-        [FeedbackResponse(engagement=e, side=side, rating=rating, submitted_at=at(ago(20)))
-         for e in engagements for side, rating in ((Side.CLIENT, 2), (Side.CONSULTANT, 5))])
+        [FeedbackResponse(engagement=e, side=side, rating=rating, submitted_at=at(ago(days)))
+         for e in engagements for days in (20, 25) for side, rating in ((Side.CLIENT, 2), (Side.CONSULTANT, 5))])
     return [e.pk for e in engagements]
 
 
@@ -98,7 +102,7 @@ def test_scoring_cost_does_not_grow_with_the_batch():
     first_small, first_large = run(small), run(large)
     # Every engagement drifted, saw its sponsor change, went quiet and got a poor rating: flags raised.
     assert first_large[3].flags_raised == 20 * first_small[3].flags_raised >= 200 * 4
-    assert len(first_small[0]) <= 8
+    assert len(first_small[0]) <= 12
     assert_same_cost(first_small, first_large)
 
     # The day after: snapshots upserted, flags still seen.

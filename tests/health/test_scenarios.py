@@ -53,9 +53,15 @@ def test_new_cmo_turns_a_consultative_relationship_into_kpi_reviews():
     assert now.advice_rate < 0.2 < before.advice_rate
     drift = Flag.objects.get(engagement=engagement, kind=Flag.Kind.DRIFT_TO_TRANSACTIONAL)
     assert drift.severity == Flag.Severity.HIGH
-    assert drift.evidence["depth_baseline"] > 0.7
-    assert drift.evidence["depth_window"] < 0.25
-    assert drift.evidence["window"] == [ago(89).isoformat(), AS_OF.isoformat()]
+    evidence = drift.evidence
+    assert evidence["v"] == 2
+    assert evidence["before"]["consultative_share"] > 0.7
+    assert evidence["recent"]["consultative_share"] < 0.25
+    assert evidence["recent"]["readouts"] == evidence["recent"]["sessions"]
+    assert evidence["score"] >= evidence["raise_at"]
+    assert evidence["sponsor_change"]["new_sponsor"]["name"] == "Victor Hale"
+    assert {part["signal"] for part in evidence["parts"]} >= {"readouts", "focus", "advice", "sponsor_change"}
+    assert evidence["window"] == [ago(89).isoformat(), AS_OF.isoformat()]
     change = Flag.objects.get(engagement=engagement, kind=Flag.Kind.SPONSOR_CHANGE).evidence["changes"]
     assert change == [{"on": ago(75).isoformat(), "previous_sponsor": {"id": old_sponsor.pk, "name": "Claire Dubois"},
                        "new_sponsor": {"id": new_cmo.pk, "name": "Victor Hale"}}]
