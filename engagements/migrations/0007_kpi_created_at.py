@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     then defaulting to the moment a KPI is added."""
 
     dependencies = [
-        ('engagements', '0005_planned_break'),
+        ('engagements', '0006_engagement_and_milestone_text_limits'),
     ]
 
     operations = [
