@@ -24,10 +24,11 @@ pytestmark = pytest.mark.django_db
 def drifting(consultant):
     """An engagement whose conversations went from strategy to KPI reviews: drift_to_transactional (high)."""
     engagement = factories.EngagementFactory(lead=consultant, client__name="Helios")
-    for days in (200, 170, 140, 110):
-        factories.SessionFactory(engagement=engagement, start=at(ago(days)), focus="strategy")
-    for days in (80, 50, 20):
-        factories.SessionFactory(engagement=engagement, start=at(ago(days)), focus="kpi_review")
+    for days in range(250, 100, -14):
+        factories.SessionFactory(engagement=engagement, start=at(ago(days)), focus="strategy", duration_minutes=80,
+                                 advice_requested=True)
+    for days in range(60, 0, -10):
+        factories.SessionFactory(engagement=engagement, start=at(ago(days)), focus="kpi_review", duration_minutes=30)
     return engagement
 
 

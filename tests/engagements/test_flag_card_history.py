@@ -23,6 +23,12 @@ from tests.health.histories import score_on as score
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _no_minimum_episode(settings):
+    """The flag is resolved the day after its condition stops (the minimum episode: tests/health/test_rules.py)."""
+    settings.HEALTH = {**settings.HEALTH, "MIN_EPISODE_DAYS": 0}
+
 TODAY = timezone.localdate()
 WOKEN = "The health engine opened it again on %(date)s: the snooze was over and the condition still held."
 AUTO_RESOLVED = "The health engine closed it: the condition no longer held on %(date)s."
