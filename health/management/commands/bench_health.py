@@ -167,7 +167,9 @@ class Command(BaseCommand):
             self._build(engagements, sessions_per, as_of, random.Random(seed))  # noqa: S311 (synthetic data)
             self.stdout.write(f"Built the portfolio in {time.perf_counter() - started:.1f} s.")
             with connection.cursor() as cursor:
-                if connection.vendor == "postgresql":
+                # VACUUM cannot run inside a transaction (a test's, or a caller's atomic block); ANALYZE can,
+                # and the statistics are what the planner needs.
+                if connection.vendor == "postgresql" and not connection.in_atomic_block:
                     cursor.execute("VACUUM ANALYZE")
                 else:
                     cursor.execute("ANALYZE")
