@@ -1,4 +1,4 @@
-"""Who may see what: the one place that scopes reads to a user (DESIGN §5).
+"""Who may see what: the one place that scopes reads to a user (docs/architecture.md).
 
 Every page, form and API endpoint gets its querysets from here, so one rule serves them all.
 Anything outside a user's scope is simply absent from these querysets, which is how callers turn

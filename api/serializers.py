@@ -1,7 +1,7 @@
 """Serializers say what the API's JSON looks like and check its shape; the rules live in services.
 
 One serializer per resource serves every role. Fields listed in ``Meta.staff_only_fields`` are
-left out for client users, who get the summary the portal shows them (DESIGN §5); the schema marks
+left out for client users, who get the summary the portal shows them (docs/architecture.md); the schema marks
 those fields as optional and says so in their description. Fields in ``Meta.create_only_fields``
 are set when the object is created and ignored afterwards (the services cannot change them).
 """

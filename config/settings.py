@@ -510,7 +510,7 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-# --- Health engine (DESIGN §6, explained in docs/health.md) -----------------------------------
+# --- Health engine (explained in docs/health.md) -----------------------------------------------
 # Thresholds and weights of the relationship health model. They live here, not in code, so a firm
 # can tune them; health.scoring reads them through health.conf and rejects a dict missing a key.
 

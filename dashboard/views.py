@@ -1,4 +1,4 @@
-"""Pages of the manager dashboard. Anyone but a manager gets 404 (DESIGN §5), never 403."""
+"""Pages of the manager dashboard. Anyone but a manager gets 404, never 403 (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Each engagement follows a *story* told as eras (from N days ago to M days ago) with the way the
 two sides worked together in that era: what sessions were about, who took the initiative,
 whether the client asked for advice, how milestones and feedback went. The stories cover the
-ideas of DESIGN §2: healthy co-production, a drift to transactional after a new CMO, an
+ideas in docs/architecture.md: healthy co-production, a drift to transactional after a new CMO, an
 expert-led and a client-led engagement, a cadence drop, a feedback decline, a perception gap and
 milestone slippage.
 

@@ -1,4 +1,4 @@
-"""The permission matrix: every role against every model's read access (DESIGN §5).
+"""The permission matrix: every role against every model's read access (docs/architecture.md).
 
 One world: client Acme with engagement E (staffed by ``on``), client Globex with its own user.
 Each row names an object and the roles that may see it; every other role must not.

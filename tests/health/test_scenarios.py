@@ -1,4 +1,4 @@
-"""One scenario per idea of DESIGN §2, each a realistic history scored on two dates.
+"""One scenario per idea the product encodes (docs/architecture.md), each a realistic history scored on two dates.
 
 Each asserts the live flags, the mode, the state and which way the score moved between a
 quarter-and-a-bit ago (``EARLIER``) and ``AS_OF``.
