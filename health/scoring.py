@@ -67,10 +67,11 @@ class HealthConfig:
     drift_kpi_report_weight: float
     drift_kpi_missed_weight: float
     drift_raise_at: float
+    drift_sponsor_raise_at: float
+    drift_sponsor_watch_at: float
     drift_clear_at: float
     drift_watch_at: float
     drift_clear_depth: float
-    watch_readouts_after_sponsor: int
     cadence_gap_factor: float
     cadence_hold_gap_factor: float
     cadence_watch_gap_factor: float
@@ -366,6 +367,10 @@ class DriftEvidence:
     sponsor_change: dict | None
     before: dict
     readouts_since_sponsor: int
+    # Since a sponsor change in W: the evidence of every session from the change on (no reset, the
+    # change point being known) plus the KPI context, in nats; None without a change.
+    since_sponsor: float | None = None
+    sessions_since_sponsor: int = 0
 
 
 def drift_evidence(f: EngagementFacts, windows: Windows, c: HealthConfig) -> DriftEvidence | None:
@@ -390,6 +395,7 @@ def drift_evidence(f: EngagementFacts, windows: Windows, c: HealthConfig) -> Dri
         if best is None or chart[0] - penalty > best[0]:
             best = (chart[0] - penalty, *chart[1:])
     total, run_start, llr, duration_llr = best
+    sudden = _drift_chart(f.recent, rates, mean, sd, *c.drift_charts[0][:2], c)
     total = max(0.0, total)
     run = f.recent[run_start:] if total > 0 else ()
     parts = []
@@ -411,9 +417,13 @@ def drift_evidence(f: EngagementFacts, windows: Windows, c: HealthConfig) -> Dri
     kpi: dict = {}
     context = 0.0
     readouts_since_sponsor = 0
+    since_sponsor, sessions_since_sponsor = None, 0
     if change is not None:
         changed_on = dt.date.fromisoformat(change["on"])
         readouts_since_sponsor = sum(1 for s in f.recent if s.day >= changed_on and s.readout)
+        after_change = [s for s in f.recent if s.day >= changed_on]
+        sessions_since_sponsor = len(after_change)
+        since_sponsor = _sessions_llr(after_change, sudden[2], sudden[3])
         added = [k.name for k in f.kpis
                  if (k.added_on or k.first_measured_on) and (k.added_on or k.first_measured_on) >= changed_on]
         # Dropped: measured before the change, not since, while other KPIs were measured since.
@@ -422,6 +432,9 @@ def drift_evidence(f: EngagementFacts, windows: Windows, c: HealthConfig) -> Dri
                    and k.last_measured_on < changed_on and (windows.as_of - changed_on).days >= 35]
         if added or dropped:
             kpi["new_after_sponsor"], kpi["dropped_after_sponsor"] = added, dropped
+            since_sponsor += c.drift_kpi_set_weight
+        silent_since_change = _reports_without_conversation(f, changed_on)
+        since_sponsor += c.drift_kpi_report_weight * min(silent_since_change, 3)
         if run:
             context += c.drift_sponsor_weight
             parts.append({"signal": "sponsor_change", "unit": "count", "recent": 1, "before": 0,
@@ -432,13 +445,7 @@ def drift_evidence(f: EngagementFacts, windows: Windows, c: HealthConfig) -> Dri
                               "before": 0, "evidence": c.drift_kpi_set_weight})
     if run:
         # Report dates since the change point with no consultative conversation since the report before.
-        report_days = sorted({day for _kpi, day, _value in f.kpi_values_w})
-        conversations = [s.day for s in f.recent if s.conversation]
-        silent, previous = 0, None
-        for day in report_days:
-            if previous is not None and day >= since and not any(previous < d <= day for d in conversations):
-                silent += 1
-            previous = day
+        silent = _reports_without_conversation(f, since)
         if silent:
             kpi["reports_without_conversation"] = silent
             weight = c.drift_kpi_report_weight * min(silent, 3)
@@ -454,7 +461,31 @@ def drift_evidence(f: EngagementFacts, windows: Windows, c: HealthConfig) -> Dri
                           "evidence": round(weight, 2)})
     return DriftEvidence(score=round(total + context, 2), sessions_score=round(total, 2), since=since, run=run,
                          parts=parts, kpi=kpi, sponsor_change=change, before=before,
-                         readouts_since_sponsor=readouts_since_sponsor)
+                         readouts_since_sponsor=readouts_since_sponsor,
+                         since_sponsor=None if since_sponsor is None else round(since_sponsor, 2),
+                         sessions_since_sponsor=sessions_since_sponsor)
+
+
+def _reports_without_conversation(f: EngagementFacts, since: dt.date) -> int:
+    """KPI report dates from ``since`` on with no consultative conversation since the report before."""
+    report_days = sorted({day for _kpi, day, _value in f.kpi_values_w})
+    conversations = [s.day for s in f.recent if s.conversation]
+    silent, previous = 0, None
+    for day in report_days:
+        if previous is not None and day >= since and not any(previous < d <= day for d in conversations):
+            silent += 1
+        previous = day
+    return silent
+
+
+def _sessions_llr(sessions: Sequence[SessionRow], llr: dict, duration_llr) -> float:
+    """The summed log-likelihood ratio of ``sessions`` under one chart (no reset to zero)."""
+    total = 0.0
+    for session in sessions:
+        total += duration_llr(session.minutes)
+        for attribute, hit, miss in llr.values():
+            total += hit if getattr(session, attribute) else miss
+    return total
 
 
 def _baseline_count(f: EngagementFacts, signal: str) -> int:
@@ -649,7 +680,11 @@ def _drift(f, windows, c, depth, conversations_w, flag, watching) -> None:
     # with the slide itself (no more contrast), until consultative conversations come back.
     still_transactional = (depth is not None and f.sessions_w >= c.drift_min_sessions
                            and depth < c.drift_clear_depth)
-    if not run and not still_transactional:
+    # A sponsor change is a known moment: weighing every session since it (no search over change
+    # points, hence no reset) asks one question once, so less evidence answers it as surely.
+    since_sponsor = weighed.since_sponsor if weighed.sessions_since_sponsor else None
+    sponsor_raises = since_sponsor is not None and since_sponsor >= c.drift_sponsor_raise_at - _EPSILON
+    if not run and not still_transactional and not sponsor_raises:
         return
     advice_in_run = sum(1 for s in run if s.advice)
     evidence = {
@@ -666,19 +701,24 @@ def _drift(f, windows, c, depth, conversations_w, flag, watching) -> None:
         "last_advice_on": f.last_advice_on.isoformat() if f.last_advice_on else None,
         "sponsor_change": weighed.sponsor_change, "kpi": weighed.kpi, "parts": weighed.parts,
     }
+    if since_sponsor is not None:
+        evidence["since_sponsor"] = {"score": since_sponsor, "sessions": weighed.sessions_since_sponsor,
+                                     "raise_at": c.drift_sponsor_raise_at}
     if not run:  # only the absolute state holds: describe W as a whole
         evidence["recent"] = {"sessions": f.sessions_w, "readouts": sum(1 for s in f.recent if s.readout),
                               "consultative": conversations_w, "advice": f.advice_w,
                               "client": f.client_initiated_w, "consultative_share": _r(depth),
                               "mean_minutes": round(f.minutes_w / f.sessions_w) if f.sessions_w else None}
         evidence["since"] = windows.window_start.isoformat()
-    if weighed.score >= raise_at - _EPSILON:
+    raises = weighed.score >= raise_at - _EPSILON or sponsor_raises
+    if raises:
         flag("drift_to_transactional", **evidence)
     elif weighed.score >= c.drift_clear_at or still_transactional:
         flag("drift_to_transactional", hold_only=True, **evidence)
-    if weighed.score < raise_at - _EPSILON:
+    if not raises:
         sponsor = weighed.sponsor_change
-        if sponsor is not None and weighed.readouts_since_sponsor >= c.watch_readouts_after_sponsor:
+        if (sponsor is not None and since_sponsor is not None and weighed.readouts_since_sponsor
+                and since_sponsor >= c.drift_sponsor_watch_at):
             watching("drift_to_transactional", dt.date.fromisoformat(sponsor["on"]),
                      {**evidence, "reason": "sponsor_then_readouts", "readouts": weighed.readouts_since_sponsor})
         elif weighed.score >= c.drift_watch_at:

@@ -121,6 +121,31 @@ def test_sponsor_change_then_two_read_outs_is_on_watch(config, windows):
     assert item["evidence"]["reason"] == "sponsor_then_readouts" and item["evidence"]["readouts"] == 2
 
 
+def test_after_a_sponsor_change_every_session_since_counts(config, windows):
+    """The change point is known: two read-outs since the new sponsor raise (4.51 nats against 4.0),
+    though the search over change points (7.01, with the sponsor's 2.5) does not reach 7.5; a
+    consultative conversation since the change takes the evidence back down, and no reset hides it."""
+    periods = [scoring.SponsorPeriod(1, "Tom Hall", AS_OF - dt.timedelta(days=900), AS_OF - dt.timedelta(days=13)),
+               scoring.SponsorPeriod(2, "Sofia Reyes", AS_OF - dt.timedelta(days=12), None)]
+    two = facts(healthy_run(4) + readouts([10, 2]), sponsor_periods=periods)
+    weighed = scoring.drift_evidence(two, windows, config)
+    assert weighed.score == pytest.approx(7.01) and weighed.score < config.drift_raise_at
+    assert weighed.since_sponsor == pytest.approx(4.51) and weighed.sessions_since_sponsor == 2
+    assessment = scoring.assess(two, windows, config)
+    assert "drift_to_transactional" in assessment.flag_kinds
+    [drift] = [c for c in assessment.conditions if c.kind == "drift_to_transactional"]
+    assert drift.evidence["since_sponsor"] == {"score": 4.51, "sessions": 2, "raise_at": config.drift_sponsor_raise_at}
+    # One read-out since the change: on watch (2.26 nats), not flagged.
+    one = scoring.assess(facts(healthy_run(4) + readouts([2]), sponsor_periods=periods), windows, config)
+    assert "drift_to_transactional" not in one.flag_kinds
+    assert [item["kind"] for item in one.watch] == ["drift_to_transactional"]
+    # A read-out, then a consultative conversation: 0.12 nats, neither flag nor watch.
+    mixed = facts(healthy_run(4) + readouts([10]) + [session(2)], sponsor_periods=periods)
+    assert scoring.drift_evidence(mixed, windows, config).since_sponsor == pytest.approx(0.12)
+    assessment = scoring.assess(mixed, windows, config)
+    assert "drift_to_transactional" not in assessment.flag_kinds and not assessment.watch
+
+
 def test_a_young_engagement_is_not_judged_without_a_baseline(config, windows):
     assert scoring.drift_evidence(facts(readouts([20, 10]), sessions_b=2), windows, config) is None
 
