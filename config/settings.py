@@ -564,12 +564,12 @@ HEALTH = {
     # consultative share of W stays under CLEAR_DEPTH; put it on watch from WATCH_AT.
     "DRIFT_RAISE_AT": 7.5,
     "DRIFT_CLEAR_AT": 3.0,
-    "DRIFT_WATCH_AT": 3.5,
+    "DRIFT_WATCH_AT": 5.0,
     "DRIFT_CLEAR_DEPTH": 0.4,
     # After a sponsor change in W: the sessions since the change (all of them, the change point
     # being known) plus the KPI context raise at SPONSOR_RAISE_AT nats, go on watch at
     # SPONSOR_WATCH_AT (with at least one KPI read-out since the change).
-    "DRIFT_SPONSOR_RAISE_AT": 4.0,
+    "DRIFT_SPONSOR_RAISE_AT": 3.0,
     "DRIFT_SPONSOR_WATCH_AT": 2.0,
     # cadence_drop: no session for GAP_FACTOR x the usual interval (B's, else the plan; planned
     # breaks not counted), kept while over HOLD_GAP_FACTOR, on watch from WATCH_GAP_FACTOR; or
