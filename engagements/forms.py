@@ -114,10 +114,11 @@ class SessionForm(WorkspaceForm):
                                                                           "inputmode": "numeric"}))
     channel = forms.ChoiceField(label=_("Channel"), choices=Session.Channel.choices, widget=forms.RadioSelect)
     focus = forms.ChoiceField(label=_("Focus"), choices=Session.Focus.choices, widget=forms.RadioSelect)
-    initiated_by = forms.ChoiceField(label=_("Who asked for it"), choices=Side.choices, widget=forms.RadioSelect)
+    initiated_by = forms.ChoiceField(label=_("Who proposed the session?"), choices=Side.choices,
+                                     widget=forms.RadioSelect)
     client_attendees = ContactChoiceField(label=_("Client attendees"), queryset=Contact.objects.none(),
                                           required=False, widget=forms.CheckboxSelectMultiple)
-    advice_requested = forms.BooleanField(label=_("The client asked for our view"), required=False)
+    advice_requested = forms.BooleanField(label=_("Did the client ask for our advice in it?"), required=False)
     notes = forms.CharField(label=_("Notes"), required=False, max_length=20000,
                             help_text=_("Markdown: **bold**, *italic*, lists with -, links."),
                             widget=forms.Textarea(attrs={"rows": 6}))

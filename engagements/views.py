@@ -356,13 +356,16 @@ def milestone_create(request, pk):
     if form.is_valid():
         data = {name: form.cleaned_data[name] for name in MilestoneForm.FIELDS}
         try:
-            services.milestone_create(engagement=engagement, created_by=request.user, **data)
+            milestone = services.milestone_create(engagement=engagement, created_by=request.user, **data)
         except ValidationError as error:
             add_service_errors(form, error)
         else:
             if not request.htmx:
                 messages.success(request, _("Milestone added."))
-            return _board_response(request, engagement)
+                return _board_response(request, engagement)
+            return render(request, "engagements/_milestones.html",
+                          _board_context(request, engagement) | {"board_done": _("Milestone added."),
+                                                                 "new_milestone_id": milestone.pk})
     if not request.htmx:
         return render(request, "engagements/milestone_edit.html",
                       {"engagement": engagement, "form": form, "creating": True})

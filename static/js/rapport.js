@@ -3,6 +3,44 @@
 (function () {
   "use strict";
 
+  // The phone's menu button shows or hides the header's links (css/nojs.css shows them without it).
+  function wireMenu() {
+    var toggle = document.querySelector(".menu-toggle");
+    var menu = document.getElementById("site-menu");
+    if (!toggle || !menu) return;
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      menu.classList.toggle("is-open", open);
+    });
+    document.addEventListener("keydown", function (event) {
+      if ((event.key === "Escape" || event.key === "Esc") && menu.classList.contains("is-open")) {
+        toggle.setAttribute("aria-expanded", "false");
+        menu.classList.remove("is-open");
+        toggle.focus();
+      }
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", wireMenu);
+  else wireMenu();
+
+  // <form data-warn-unsaved>: leaving the page with typed, unsent text asks first. Sending the form
+  // (plainly or through htmx) and a fresh form swapped in by htmx count as saved.
+  var dirty = new Set();
+  document.addEventListener("input", function (event) {
+    var form = event.target.form || (event.target.closest && event.target.closest("form"));
+    if (form && form.hasAttribute("data-warn-unsaved")) dirty.add(form);
+  });
+  document.addEventListener("submit", function (event) { dirty.delete(event.target); });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;  // the form itself sends (not, say, its Markdown preview button)
+    if (form && form.tagName === "FORM") dirty.delete(form);
+  });
+  window.addEventListener("beforeunload", function (event) {
+    dirty.forEach(function (form) { if (!document.contains(form)) dirty.delete(form); });
+    if (dirty.size) { event.preventDefault(); event.returnValue = ""; }
+  });
+
   // <select data-autosubmit> submits its form when changed (the language switcher, filters).
   document.addEventListener("change", function (event) {
     var target = event.target;

@@ -103,6 +103,13 @@
         focus.focus();
       }
     }
+    // A milestone just added: its card is highlighted (the cards are cached, so not by the server).
+    var added = event.target.id === "milestones" && event.target.querySelector("[data-new-milestone]");
+    var card = added && document.getElementById(added.getAttribute("data-new-milestone"));
+    if (card) {
+      card.classList.add("just-logged");
+      card.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    }
     // A session just logged: bring it into view so the user sees it landed.
     var logged = document.querySelector(".session-item.just-logged");
     if (logged && event.target.id === "log-session-form") {

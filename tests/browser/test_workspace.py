@@ -75,9 +75,17 @@ def test_create_a_milestone_and_move_it_to_done(page, login, consultant, engagem
     board = page.locator("#milestones")
     board.get_by_label("Title").fill("Pricing workshop")
     board.get_by_role("radio", name="Reflection").check()
+    # The label "Shared with the client" is the milestone's own box: the session form's stays as it was.
+    session_share = page.locator("#log-session-form").get_by_label("Share the summary with the client")
+    shared_before = session_share.is_checked()
+    board.get_by_text("Shared with the client", exact=True).click()
+    board.get_by_text("Shared with the client", exact=True).click()
+    assert session_share.is_checked() == shared_before
     board.get_by_role("button", name="Add milestone").click()
-    card = page.locator(".status-col-agreed .ws-milestone", has_text="Pricing workshop")
+    # A new milestone is proposed until agreed with the client; the board confirms and highlights it.
+    card = page.locator(".status-col-proposed .ws-milestone.just-logged", has_text="Pricing workshop")
     expect(card).to_be_visible()
+    expect(board.get_by_role("status")).to_contain_text("Milestone added.")
     # The board was just swapped in: let htmx finish settling it (and wire its change trigger)
     # before using it, as a person would by the time they reach for the menu.
     expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling")).to_have_count(0)

@@ -69,7 +69,7 @@ def test_logging_with_htmx_returns_a_fresh_form_and_the_new_timeline_entry(clien
     assert list(session.client_attendees.all()) == [contact]
     assert list(session.consultants.all()) == [consultant]
     content = response.content.decode()
-    assert 'hx-swap-oob="afterbegin:#timeline-items"' in content and f'id="session-{session.pk}"' in content
+    assert 'data-hx-swap-oob="afterbegin:#timeline-items"' in content and f'id="session-{session.pk}"' in content
     assert "<strong>pricing</strong>" in content and "Session logged" in content
 
 
@@ -319,5 +319,5 @@ def test_only_the_first_session_asks_htmx_to_remove_the_empty_timeline_line(clie
                         HTTP_HX_REQUEST="true").content.decode()
     second = client.post(URL + f"?engagement={engagement.pk}", form_data(engagement, context="detail"),
                          HTTP_HX_REQUEST="true").content.decode()
-    assert 'id="timeline-empty" hx-swap-oob="delete"' in first
+    assert 'id="timeline-empty" data-hx-swap-oob="delete"' in first
     assert "timeline-empty" not in second and 'id="session-' in second
