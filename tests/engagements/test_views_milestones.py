@@ -35,7 +35,7 @@ def test_creating_a_milestone_returns_the_board_with_it(client, consultant, enga
     content = response.content.decode()
     assert 'id="milestones"' in content and "Pricing workshop" in content and "<html" not in content
     # It says so, and the new card is the highlighted one.
-    assert 'role="status">Milestone added.' in content
+    assert 'role="status" data-new-milestone=' in content and "Milestone added." in content
     assert f'data-new-milestone="milestone-{milestone.pk}"' in content  # workspace.js highlights that card
 
 
