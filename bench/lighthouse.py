@@ -17,6 +17,7 @@ LIGHTHOUSE names another lighthouse executable; --keep writes the JSON reports t
 from __future__ import annotations
 
 import argparse
+import base64
 import http.cookiejar
 import json
 import os
@@ -52,6 +53,7 @@ def _environment(folder: Path) -> dict:
         # Plain HTTP on the loopback: no HTTPS redirect, no secure-only cookies, no HSTS.
         "DJANGO_SECURE_SSL_REDIRECT": "0", "DJANGO_SECURE_COOKIES": "0", "DJANGO_HSTS_SECONDS": "0",
         "MFA_REQUIRED_FOR_MANAGERS": "0", "LOG_LEVEL": "WARNING",
+        "MFA_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),  # a Fernet key
     })
     env.pop("REDIS_URL", None)
     return env
