@@ -117,7 +117,7 @@ def main() -> None:
                 [*manage, "shell", "-c", "from engagements.models import Engagement as E; "
                  "print(E.objects.get(title='Brand positioning').pk)"],
                 check=True, env=env, cwd=ROOT, capture_output=True, text=True)
-            engagement = lookup.stdout.strip()
+            engagement = lookup.stdout.strip().splitlines()[-1]  # after the shell's auto-import notice
             pages = [("login page", "/accounts/login/", None),
                      ("engagement page", f"/engagements/{engagement}/", "consultant@example.com"),
                      ("portal home", "/portal/", "client@example.com"),
