@@ -48,8 +48,10 @@ test-clock: install
 	@RAPPORT_TEST_NOW=$(firstword $(CLOCK_DATES)) DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-$(TEST_SECRET)} \
 	  $(PY) -m pytest -q -rs $(CLOCK_BROWSER_SUITES) $(PYTEST_ARGS)
 
+## make lint: ruff, and the import contract in .importlinter (which app may import which: docs/architecture.md)
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 ## make screenshots: re-take docs/screenshots/*.png from the browser tests
 screenshots: install
