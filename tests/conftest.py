@@ -3,6 +3,7 @@
 import datetime as dt
 import io
 import os
+import shutil
 
 import pytest
 import time_machine
@@ -139,6 +140,20 @@ def client_user(engagement):
 def other_client_user(db):
     """A portal user of a different client."""
     return factories.ClientUserFactory(email="client@globex.example", contact__client__name="Globex")
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A redis-server of the test's own on a free port, persisting to tmp_path: a test may stop and
+    restart it, and nothing it holds reaches the suite's broker (tests/reliability/support.py)."""
+    from tests.reliability.support import RedisServer, need
+
+    need(shutil.which("redis-server") is not None,
+         "this test needs redis-server on the PATH (apt-get install redis-server)")
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
 
 
 def pytest_sessionfinish(session, exitstatus):

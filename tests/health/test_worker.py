@@ -10,10 +10,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from config.celery import app
@@ -21,7 +19,7 @@ from engagements.models import Session
 from engagements.services import session_log
 from health.models import HealthSnapshot, PendingRescore
 from tests import clock, factories
-from tests.reliability.support import RedisServer, celery_broker
+from tests.reliability.support import RedisServer, celery_broker, worker_database_url
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 TIMEOUT_SECONDS = 60
@@ -37,18 +35,6 @@ def _redis_url() -> str:
     return url
 
 
-def _test_database_url() -> str:
-    """The URL of the database pytest-django created, for the worker to open the same one."""
-    db = connection.settings_dict
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.fail("The real-worker test needs PostgreSQL (set DATABASE_URL): a worker process cannot "
-                    "reach SQLite's in-memory test database.")
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgres://{credentials}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
-
-
 @pytest.fixture
 def worker(transactional_db, tmp_path):
     """A solo-pool worker subprocess on a redis-server of the test's own (so nothing it leaves stays
@@ -58,7 +44,7 @@ def worker(transactional_db, tmp_path):
     server = RedisServer(tmp_path)
     server.start()
     redis_url = server.url
-    env = {**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": _test_database_url(),
+    env = {**os.environ, "REDIS_URL": redis_url, "DATABASE_URL": worker_database_url(),
            "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "real-worker-test-only"}
     log = tempfile.NamedTemporaryFile(prefix="celery-worker-", suffix=".log", delete=False)  # noqa: SIM115
     # On the suite's clock (tests/clock.py): a rescore queued with a delay is due by the worker's clock.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import subprocess
 import sys
 
@@ -14,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.cache import ResilientRedisCache
 from config.settings import _cache_url
-from tests.reliability.support import ROOT, RedisServer, free_port, need
+from tests.reliability.support import ROOT, free_port
 
 
 def test_the_cache_url_is_the_brokers_redis_with_the_next_database():
@@ -84,15 +83,6 @@ def test_after_a_failure_redis_is_not_asked_again_for_a_while(monkeypatch):
         assert cache.get("page") is None
         cache.set("page", "<html>")
     assert not tried
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    need(shutil.which("redis-server") is not None, "needs redis-server on the PATH (apt-get install redis-server)")
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_with_redis_the_cache_works_survives_an_outage_and_clears_only_its_keys(redis_server, caplog):

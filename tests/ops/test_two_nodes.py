@@ -21,7 +21,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -35,20 +34,10 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from tests import factories
 from tests.ops.test_compose_smoke import Browserless
-from tests.reliability.support import ROOT, RedisServer, free_port, need, wait_for, worker_database_url
+from tests.reliability.support import ROOT, free_port, wait_for, worker_database_url
 
 PASSWORD = "two-nodes-passphrase-2026"
 TOKEN_RATE = 10  # API_TOKEN_RATE's default, 10/minute
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    need(shutil.which("redis-server") is not None,
-         "the two-node tests need redis-server on the PATH (apt-get install redis-server)")
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 class Node:

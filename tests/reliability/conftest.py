@@ -8,23 +8,11 @@ fail instead, since there a missing service is a broken pipeline (tests/conftest
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.reliability.support import ROOT, VISIBILITY_TIMEOUT, RedisServer, Worker, need, worker_database_url
-
-
-@pytest.fixture
-def redis_server(tmp_path) -> Iterator[RedisServer]:
-    need(shutil.which("redis-server") is not None,
-         "the fault tests need redis-server on the PATH (apt-get install redis-server)")
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
-
+from tests.reliability.support import ROOT, VISIBILITY_TIMEOUT, Worker, worker_database_url
 
 
 @pytest.fixture

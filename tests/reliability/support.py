@@ -70,7 +70,7 @@ def worker_database_url() -> str:
     """The URL of the database pytest-django created, for worker processes to open the same one."""
     db = connection.settings_dict
     need(db["ENGINE"] == "django.db.backends.postgresql",
-         "the fault tests need PostgreSQL (DATABASE_URL=postgres://…): worker processes cannot reach "
+         "this test needs PostgreSQL (DATABASE_URL=postgres://…): the processes it starts cannot reach "
          "SQLite's in-memory test database")
     credentials = quote(db["USER"] or "", safe="")
     if db["PASSWORD"]:
