@@ -9,8 +9,8 @@ from health.models import Flag
 from health.services import score_engagements
 from tests import factories
 from tests.api.conftest import client_for
-from tests.dashboard.conftest import TODAY, ago
-from tests.health.histories import at
+from tests.dashboard.conftest import TODAY
+from tests.health.histories import strategy_then_kpi_reviews
 
 
 @pytest.mark.parametrize(("typed", "sent"), [
@@ -43,13 +43,7 @@ def test_a_milestone_title_with_a_carriage_return_still_notifies(consultant, eng
 def test_a_client_name_with_a_line_break_still_gets_its_flag_notice(consultant, manager,
                                                                    django_capture_on_commit_callbacks):
     engagement = factories.EngagementFactory(lead=consultant, client__name="Helios\r\nBcc: x@evil.example")
-    # A slide the rules of version 2 call with confidence (three KPI reviews after four strategy
-    # sessions is too little evidence for them): as tests/dashboard/test_notifications.py builds it.
-    for days in range(250, 100, -14):
-        factories.SessionFactory(engagement=engagement, start=at(ago(days)), focus="strategy", duration_minutes=80,
-                                 advice_requested=True)
-    for days in range(60, 0, -10):
-        factories.SessionFactory(engagement=engagement, start=at(ago(days)), focus="kpi_review", duration_minutes=30)
+    strategy_then_kpi_reviews(engagement, today=TODAY)  # drift_to_transactional, high
     with django_capture_on_commit_callbacks(execute=True):
         score_engagements(engagement_ids=[engagement.pk], as_of=TODAY)
     assert Flag.objects.filter(engagement=engagement, severity="high").exists()

@@ -15,7 +15,7 @@ from health.models import Flag
 from health.services import flag_resolve, score_engagements
 from tests import factories
 from tests.dashboard.conftest import TODAY, ago
-from tests.health.histories import at
+from tests.health.histories import strategy_then_kpi_reviews
 
 pytestmark = pytest.mark.django_db
 
@@ -24,12 +24,7 @@ pytestmark = pytest.mark.django_db
 def drifting(consultant):
     """An engagement whose conversations went from strategy to KPI reviews: drift_to_transactional (high)."""
     engagement = factories.EngagementFactory(lead=consultant, client__name="Helios")
-    for days in range(250, 100, -14):
-        factories.SessionFactory(engagement=engagement, start=at(ago(days)), focus="strategy", duration_minutes=80,
-                                 advice_requested=True)
-    for days in range(60, 0, -10):
-        factories.SessionFactory(engagement=engagement, start=at(ago(days)), focus="kpi_review", duration_minutes=30)
-    return engagement
+    return strategy_then_kpi_reviews(engagement, today=TODAY)
 
 
 def test_a_new_high_flag_emails_the_lead_and_each_manager_once(drifting, consultant, manager,

@@ -146,3 +146,17 @@ def co_production(engagement: Engagement, *, first: dt.date, last: dt.date, spon
     feedback(engagement, first=first + dt.timedelta(days=10), last=last, ratings=client_ratings)
     feedback(engagement, first=first + dt.timedelta(days=12), last=last, ratings=self_ratings,
              side=Side.CONSULTANT)
+
+
+def strategy_then_kpi_reviews(engagement: Engagement, *, today: dt.date) -> Engagement:
+    """A slide the rules call with confidence, relative to ``today``: fortnightly strategy sessions
+    with the client asking our view until 100 days ago, then KPI reviews every ten days for the last
+    two months (drift_to_transactional, high). Three KPI reviews after four strategy sessions would
+    be too little evidence."""
+    for days in range(250, 100, -14):
+        factories.SessionFactory(engagement=engagement, start=at(today - dt.timedelta(days=days)),
+                                 focus=Session.Focus.STRATEGY, duration_minutes=80, advice_requested=True)
+    for days in range(60, 0, -10):
+        factories.SessionFactory(engagement=engagement, start=at(today - dt.timedelta(days=days)),
+                                 focus=Session.Focus.KPI_REVIEW, duration_minutes=30)
+    return engagement
