@@ -14,6 +14,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -389,13 +390,15 @@ def drift_evidence(f: EngagementFacts, windows: Windows, c: HealthConfig) -> Dri
     before["mean_minutes"] = round(mean)
     # Two charts: one tuned to a sudden, marked slide, one to a gradual, milder one (it pays a
     # penalty for looking twice). The one with more evidence speaks.
-    best = None
+    best, sudden = None, None
+    keys = _session_keys(f.recent)
     for odds_ratio, shorter_factor, penalty in c.drift_charts:
-        chart = _drift_chart(f.recent, rates, mean, sd, odds_ratio, shorter_factor, c)
+        chart = _drift_chart(f.recent, rates, mean, sd, odds_ratio, shorter_factor, c, keys)
+        if sudden is None:  # the first chart, tuned to a sudden slide: the sponsor test reuses it
+            sudden = chart
         if best is None or chart[0] - penalty > best[0]:
             best = (chart[0] - penalty, *chart[1:])
     total, run_start, llr, duration_llr = best
-    sudden = _drift_chart(f.recent, rates, mean, sd, *c.drift_charts[0][:2], c)
     total = max(0.0, total)
     run = f.recent[run_start:] if total > 0 else ()
     parts = []
@@ -496,10 +499,19 @@ def _baseline_count(f: EngagementFacts, signal: str) -> int:
                        "initiative": "client_initiated_b"}[signal])
 
 
+def _session_keys(sessions: Sequence[SessionRow]) -> list[tuple]:
+    """Each session as (minutes, its signs in ``_INDICATORS`` order): all a chart's step depends on."""
+    return list(map(attrgetter("minutes", *(attribute for _name, attribute, _prior, _direction in _INDICATORS)),
+                    sessions))
+
+
 def _drift_chart(sessions: Sequence[SessionRow], rates: dict, mean: float, sd: float, odds_ratio: float,
-                 shorter_factor: float, c: HealthConfig):
+                 shorter_factor: float, c: HealthConfig, keys: Sequence[tuple] | None = None):
     """One CUSUM over the sessions: (evidence now, index of the run's first session, the per-sign
-    log-likelihood ratios, the length's ratio as a function)."""
+    log-likelihood ratios, the length's ratio as a function).
+
+    ``keys``: ``_session_keys(sessions)``, when the caller runs several charts over the same sessions.
+    """
     share = c.drift_change_share
     llr = {}
     for name, attribute, _prior, direction in _INDICATORS:
@@ -515,11 +527,17 @@ def _drift_chart(sessions: Sequence[SessionRow], rates: dict, mean: float, sd: f
         return duration_weight * math.log(1 - share + share * math.exp(max(-cap, min(cap, value))))
 
     table = tuple(llr.values())
+    # A session's step depends only on its length and signs, of which an engagement has few
+    # combinations: each is computed once (in the same order, so to the same float) and reused.
+    steps: dict[tuple, float] = {}
     total, run_start = 0.0, 0
-    for index, session in enumerate(sessions):
-        step = duration_llr(session.minutes)
-        for attribute, hit, miss in table:
-            step += hit if getattr(session, attribute) else miss
+    for index, key in enumerate(_session_keys(sessions) if keys is None else keys):
+        step = steps.get(key)
+        if step is None:
+            step = duration_llr(key[0])
+            for (_attribute, hit, miss), shown in zip(table, key[1:], strict=True):
+                step += hit if shown else miss
+            steps[key] = step
         total += step
         if total <= 0:
             total, run_start = 0.0, index + 1
