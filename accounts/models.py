@@ -119,6 +119,13 @@ class User(AbstractUser):
         return self.role in (Role.MANAGER, Role.CONSULTANT)
 
 
+def role_of(user) -> Role | None:
+    """The user's role, or None for anonymous and inactive users."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    return user.role
+
+
 # --- Two-factor devices (accounts/mfa.py), with their secrets protected at rest -------------------
 
 class AuthenticatorManager(DeviceManager):

@@ -10,8 +10,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from accounts import access, services
-from accounts.models import Role
+from accounts import services
+from accounts.models import Role, role_of
 from accounts.security_log import client_ip, security_event
 
 # Where each role starts: its own workspace.
@@ -21,7 +21,7 @@ ROLE_HOME = {Role.MANAGER: "dashboard:home", Role.CONSULTANT: "engagements:home"
 @login_required
 def home(request):
     """Send each user to their role's workspace; an account without a role is told why it sees nothing."""
-    role = access.role_of(request.user)
+    role = role_of(request.user)
     if role in ROLE_HOME:
         return redirect(ROLE_HOME[role])
     return render(request, "accounts/no_role.html")

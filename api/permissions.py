@@ -1,10 +1,9 @@
 """Which roles may call which actions. *Which objects* they may touch is decided by the querysets
-of accounts/access.py: an object outside a user's scope is simply not found (404)."""
+of access/: an object outside a user's scope is simply not found (404)."""
 
 from rest_framework.permissions import BasePermission
 
-from accounts.access import role_of
-from accounts.models import Role
+from accounts.models import Role, role_of
 
 EVERYONE = frozenset({Role.MANAGER, Role.CONSULTANT, Role.CLIENT})
 FIRM_STAFF = frozenset({Role.MANAGER, Role.CONSULTANT})
@@ -17,7 +16,7 @@ READ_ONLY = {"list": EVERYONE, "retrieve": EVERYONE, "metadata": EVERYONE}
 
 class RoleAllowed(BasePermission):
     """Grants an action as the viewset's ``roles`` says: action name → a set of roles, or a predicate
-    on the user taken from accounts/access.py (e.g. ``can_manage_flags``)."""
+    on the user taken from access/ (e.g. ``can_manage_flags``)."""
 
     def has_permission(self, request, view):
         if view.action is None:

@@ -12,7 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts import access
+import access
 from accounts.models import Role
 from api.fields import (
     DecimalStringField,

@@ -1,4 +1,4 @@
-"""The API's endpoints: thin ViewSets over accounts/access.py (reads) and the services (writes).
+"""The API's endpoints: thin ViewSets over access/ (reads) and the services (writes).
 
 Each ViewSet says, in ``roles``, which roles may run each action; its ``get_queryset`` comes from
 the access module, so an object outside the caller's scope is a 404 whatever the action. Writes
@@ -23,7 +23,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from accounts import access, mfa
+import access
+from accounts import mfa
 from accounts.models import Role, User
 from api import filters, serializers
 from api.authentication import ApiTokenAuthentication

@@ -17,7 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts import access
+import access
 from api.exceptions import Conflict, refusals_as_conflicts
 from api.fields import ScopedPrimaryKeyRelatedField, StrictBooleanField, StrictCharField, StrictChoiceField
 from api.permissions import FIRM_STAFF

@@ -1,4 +1,4 @@
-"""Reads of the calendar import, scoped through accounts.access and eager-loaded for their pages."""
+"""Reads of the calendar import, scoped through access and eager-loaded for their pages."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from accounts import access
+import access
 from calendars.models import CalendarFeed, CalendarMeeting
 from engagements.models import Engagement
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts import access
+import access
 from calendars import selectors, services
 from calendars.models import CalendarMeeting
 from engagements.models import Engagement, Session, Side

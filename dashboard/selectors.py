@@ -4,7 +4,7 @@ Everything reads stored health (never recomputes a score) with a fixed number of
 whatever the portfolio size: the portfolio is one query over the engagements joined to their
 latest figures (``health.EngagementHealth``, one row each), sorted, filtered and paginated in
 SQL; the map's trails and the trends read a handful of chosen snapshot dates with ``date__in``.
-Callers pass the user; scoping goes through ``accounts.access``."""
+Callers pass the user; scoping goes through ``access``."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, TruncMonth
 from django.utils import timezone
 
-from accounts import access
+import access
 from accounts.models import User
 from engagements.models import Engagement, Session
 from health.conf import health_config

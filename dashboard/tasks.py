@@ -62,7 +62,7 @@ def weekly_digests(*, today: dt.date) -> int:
 
 
 def digest_context(*, user, today: dt.date) -> dict:
-    """What one manager's digest shows (reads scoped to that manager through accounts.access)."""
+    """What one manager's digest shows (reads scoped to that manager through access)."""
     week_ago = today - dt.timedelta(days=7)
     flags = list(selectors.new_flags(user=user, since=week_ago)[:50])
     return {

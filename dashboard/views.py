@@ -17,7 +17,7 @@ from django.utils.formats import date_format, get_format, number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from accounts import access
+import access
 from config.spreadsheets import csv_row, number_cell
 from dashboard import caching, selectors
 from dashboard.forms import FlagFilterForm, PortfolioFilterForm

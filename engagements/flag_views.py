@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import access
+import access
 from engagements.forms import (
     FlagAssignForm,
     FlagDismissForm,

@@ -11,7 +11,7 @@ from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts import access
+import access
 from accounts.models import User
 from clients.models import Contact
 from engagements.models import Engagement, Milestone, PlannedBreak, Session, Side

@@ -24,7 +24,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from accounts import access
+import access
 from accounts.models import Role, User
 from clients.models import Contact
 from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, PlannedBreak, Session

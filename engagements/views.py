@@ -1,6 +1,6 @@
 """The consultant workspace: my engagements, one engagement's page, logging and editing a session,
 milestones, closing an engagement. Views are thin: reads come from ``engagements.selectors``
-(scoped through ``accounts.access``), writes go through ``engagements.services``."""
+(scoped through ``access``), writes go through ``engagements.services``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import access
+import access
 from calendars import views as calendar_views
 from engagements import selectors, services
 from engagements.forms import (

@@ -5,7 +5,7 @@ fixed number of GROUP BY queries (one per table, each with conditional aggregate
 and the baseline B), whatever the batch size. They are written in SQL, in one place
 (``_batch_sql``), because the engine runs them for every engagement every night and compiling
 querysets cost as much as running them (docs/health.md, Benchmark). The other functions are
-unscoped read helpers for pages and the API; who may see what is decided by ``accounts.access``,
+unscoped read helpers for pages and the API; who may see what is decided by ``access``,
 not here.
 """
 

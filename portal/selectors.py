@@ -1,4 +1,4 @@
-"""Reads of the portal pages: scoped by ``accounts.access``, eager-loaded, a fixed number of queries.
+"""Reads of the portal pages: scoped by ``access``, eager-loaded, a fixed number of queries.
 
 A client only ever gets rows through ``access`` (their own client's engagements, the shared
 milestones and sessions, their own pulses), and sessions are loaded with their summary fields
@@ -15,7 +15,7 @@ from django.db.models import Count, Exists, F, OuterRef, Prefetch, QuerySet, Sub
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from accounts import access
+import access
 from accounts.models import User
 from clients.models import Contact
 from engagements.models import Engagement, Milestone, MilestoneComment, Session

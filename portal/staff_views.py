@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import access
+import access
 from engagements.models import Side
 from engagements.selectors import engagement_list
 from feedback.services import feedback_record

@@ -1,6 +1,6 @@
 """Pages of the client portal (client users only; anyone else gets 404) and its e-mailed links.
 
-Every object comes through ``accounts.access`` (a client's own client, shared rows only), so an
+Every object comes through ``access`` (a client's own client, shared rows only), so an
 engagement, milestone, session or pulse of another client, or an unshared one, is a 404 in pages
 and in every form post alike. Writes go through ``portal.services``.
 """
@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import access
+import access
 from accounts.models import Role
 from engagements.models import Engagement, Milestone
 from feedback.models import PulseRequest

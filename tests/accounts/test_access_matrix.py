@@ -9,7 +9,7 @@ from django.apps import apps
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404
 
-from accounts import access
+import access
 from clients.services import contact_set_sponsor
 from engagements.models import Side
 from tests import factories
@@ -141,7 +141,7 @@ def test_every_model_is_covered():
     # engagements.selectors.engagement_audit_trail, which tests/engagements/test_audit_trail.py covers.
     labels = {label for label in labels if not label.split(".")[1].startswith("Historical")}
     uncovered = labels - set(SCOPES) - set(NOT_SCOPED_HERE)
-    assert not uncovered, f"Decide who may read {sorted(uncovered)} in accounts/access.py and add rows here"
+    assert not uncovered, f"Decide who may read {sorted(uncovered)} in access/ and add rows here"
 
 
 def test_a_consultant_on_the_team_but_not_lead_sees_the_engagement(world):

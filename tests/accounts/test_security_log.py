@@ -5,7 +5,7 @@ import pytest
 from django.http import Http404
 from django.urls import reverse
 
-from accounts import access
+import access
 from config.logging import JsonFormatter
 from tests.factories import PASSWORD
 

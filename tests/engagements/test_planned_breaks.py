@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
-from accounts import access
+import access
 from engagements.models import Engagement, PlannedBreak
 from engagements.services import engagement_close, planned_break_create, planned_break_delete
 from tests import factories

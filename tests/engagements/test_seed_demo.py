@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from accounts import access
+import access
 from accounts.models import User
 from clients.models import Client
 from engagements.models import Engagement, Milestone, Session

@@ -1,5 +1,8 @@
 """Who may see what: the one place that scopes reads to a user (docs/architecture.md).
 
+The access policy sits above every domain app and the health engine (it knows all their models) and
+below the pages, which ask it for their querysets; ``role_of`` itself is identity (``accounts``).
+
 Every page, form and API endpoint gets its querysets from here, so one rule serves them all.
 Anything outside a user's scope is simply absent from these querysets, which is how callers turn
 it into a 404 (never a 403: we do not confirm that someone else's object exists).
@@ -16,20 +19,13 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from accounts.models import Role, User
+from accounts.models import Role, User, role_of
 from accounts.security_log import security_event
 from calendars.models import CalendarFeed, CalendarMeeting
 from clients.models import Client, Contact, SponsorPeriod
 from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, PlannedBreak, Session
 from feedback.models import FeedbackResponse, PulseRequest
 from health.models import Flag, HealthSnapshot
-
-
-def role_of(user) -> Role | None:
-    """The user's role, or None for anonymous and inactive users."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return None
-    return user.role
 
 
 def _staffed_engagement_ids(user: User) -> QuerySet:
