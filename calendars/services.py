@@ -30,7 +30,7 @@ from calendars.suggest import suggest_channel, suggest_focus
 from clients.models import Client, Contact
 from engagements.models import Engagement, Session, Side
 from engagements.services import session_log, session_update
-from health.services import request_rescore
+from engagements.signals import engagement_changed
 
 logger = logging.getLogger(__name__)
 
@@ -428,7 +428,7 @@ def meeting_remove_session(*, meeting: CalendarMeeting, user: User) -> CalendarM
         if current.session_id is not None:
             engagement_id = current.session.engagement_id
             current.session.delete()
-            request_rescore(engagement_id=engagement_id)
+            engagement_changed.send(sender=Engagement, engagement_id=engagement_id)
         current.session = None
         current.state = State.CANCELLED
         current.review = Review.NONE

@@ -2,7 +2,8 @@
 
 Every write a user can make goes through a function here, whichever door it comes in by (page,
 API, admin action, seed). Each validates with ``full_clean()``, runs in one transaction when it
-touches several rows, and asks the health engine to rescore the engagement once it commits.
+touches several rows, and says what changed (``engagements.signals``) so that the health engine, which
+this app may not import, rescores the engagement once it commits.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from engagements.models import (
     Session,
     Side,
 )
-from health.services import flags_close_for_engagement, request_rescore
+from engagements.signals import engagement_changed, engagement_closed
 
 
 class EditConflict(Exception):
@@ -99,7 +100,7 @@ def engagement_update(*, engagement: Engagement, team: Iterable[User] | None = N
             engagement.team.add(engagement.lead)
         if engagement.status == Engagement.Status.CLOSED and not was_closed:
             # Closed again after a reopening: its live flags end as in the closing flow.
-            flags_close_for_engagement(engagement=engagement, user=None, note=_closing_note(engagement))
+            engagement_closed.send(sender=Engagement, engagement=engagement, user=None, note=_closing_note(engagement))
     return engagement
 
 
@@ -131,7 +132,7 @@ def engagement_close(*, engagement: Engagement, reason: str, handover_notes: str
     with transaction.atomic():
         engagement.save()
         # Closed engagements are no longer scored: their live flags would stay in the queue for good.
-        flags_close_for_engagement(engagement=engagement, user=closed_by, note=_closing_note(engagement))
+        engagement_closed.send(sender=Engagement, engagement=engagement, user=closed_by, note=_closing_note(engagement))
     return engagement
 
 
@@ -165,7 +166,7 @@ def session_log(*, engagement: Engagement, logged_by: User | None, start: dt.dat
         session.consultants.set(consultants)
         session.client_attendees.set(attendees)
         session.kpis_discussed.set(kpis)
-        request_rescore(engagement_id=engagement.pk)
+        engagement_changed.send(sender=Engagement, engagement_id=engagement.pk)
     return session
 
 
@@ -187,7 +188,7 @@ def session_update(*, session: Session, version: int | None = None,
                         changed=[name for name, old in before.items() if getattr(session, name) != old])
         if attendees is not None:
             session.client_attendees.set(attendees)
-        request_rescore(engagement_id=session.engagement_id)
+        engagement_changed.send(sender=Engagement, engagement_id=session.engagement_id)
     return session
 
 
@@ -253,7 +254,7 @@ def milestone_create(*, engagement: Engagement, created_by: User, title: str,
     with transaction.atomic():
         milestone.position = _next_position(engagement)
         milestone.save()
-        request_rescore(engagement_id=engagement.pk)
+        engagement_changed.send(sender=Engagement, engagement_id=engagement.pk)
     return milestone
 
 
@@ -272,7 +273,7 @@ def milestone_propose(*, engagement: Engagement, proposed_by: User, title: str,
     with transaction.atomic():
         milestone.position = _next_position(engagement)
         milestone.save()
-        request_rescore(engagement_id=engagement.pk)
+        engagement_changed.send(sender=Engagement, engagement_id=engagement.pk)
     return milestone
 
 
@@ -294,7 +295,7 @@ def milestone_update(*, milestone: Milestone, version: int | None = None, **fiel
     with transaction.atomic():
         _save_versioned(milestone, version, [*changed, "updated_at"],
                         changed=[name for name, old in before.items() if getattr(milestone, name) != old])
-        request_rescore(engagement_id=milestone.engagement_id)
+        engagement_changed.send(sender=Engagement, engagement_id=milestone.engagement_id)
     return milestone
 
 
@@ -333,7 +334,7 @@ def milestone_approve(*, milestone: Milestone, approved_by: User) -> Milestone:
         milestone.status = Milestone.Status.AGREED
     with transaction.atomic():
         _save_versioned(milestone, None, ["approved_at", "approved_by", "approval_requested", "status", "updated_at"])
-        request_rescore(engagement_id=milestone.engagement_id)
+        engagement_changed.send(sender=Engagement, engagement_id=milestone.engagement_id)
     return milestone
 
 
@@ -345,7 +346,7 @@ def milestone_comment_add(*, milestone: Milestone, author: User, text: str) -> M
     comment.full_clean()
     with transaction.atomic():
         comment.save()
-        request_rescore(engagement_id=milestone.engagement_id)
+        engagement_changed.send(sender=Engagement, engagement_id=milestone.engagement_id)
     return comment
 
 
@@ -372,7 +373,7 @@ def kpi_measurement_record(*, kpi: KPI, date: dt.date, value: Decimal,
         measurement, _created = KPIMeasurement.objects.update_or_create(
             kpi=kpi, date=date, defaults={"value": value, "recorded_by": recorded_by}
         )
-        request_rescore(engagement_id=kpi.engagement_id)
+        engagement_changed.send(sender=Engagement, engagement_id=kpi.engagement_id)
     return measurement
 
 
@@ -412,7 +413,7 @@ def planned_break_create(*, engagement: Engagement, user: User | None, starts_on
                                    % {"start": date_format(overlapping.starts_on),
                                       "end": date_format(overlapping.ends_on)}})
         planned.save()
-        request_rescore(engagement_id=engagement.pk)
+        engagement_changed.send(sender=Engagement, engagement_id=engagement.pk)
     return planned
 
 
@@ -423,7 +424,7 @@ def planned_break_delete(*, planned_break: PlannedBreak, user: User | None) -> N
         # The audit trail names who removed it (simple-history reads the request's user otherwise).
         planned_break._history_user = user
         planned_break.delete()
-        request_rescore(engagement_id=engagement_id)
+        engagement_changed.send(sender=Engagement, engagement_id=engagement_id)
 
 
 # --- Deletions (the API's DELETE; the pages never delete) ------------------------------------------
@@ -433,7 +434,7 @@ def session_delete(*, session: Session) -> None:
     _check_open(session.engagement)
     with transaction.atomic():
         session.delete()
-        request_rescore(engagement_id=session.engagement_id)
+        engagement_changed.send(sender=Engagement, engagement_id=session.engagement_id)
 
 
 def milestone_delete(*, milestone: Milestone) -> None:
@@ -441,7 +442,7 @@ def milestone_delete(*, milestone: Milestone) -> None:
     _check_open(milestone.engagement)
     with transaction.atomic():
         milestone.delete()
-        request_rescore(engagement_id=milestone.engagement_id)
+        engagement_changed.send(sender=Engagement, engagement_id=milestone.engagement_id)
 
 
 def kpi_delete(*, kpi: KPI) -> None:
@@ -449,7 +450,7 @@ def kpi_delete(*, kpi: KPI) -> None:
     _check_open(kpi.engagement)
     with transaction.atomic():
         kpi.delete()
-        request_rescore(engagement_id=kpi.engagement_id)
+        engagement_changed.send(sender=Engagement, engagement_id=kpi.engagement_id)
 
 
 def kpi_measurement_delete(*, measurement: KPIMeasurement) -> None:
@@ -457,7 +458,7 @@ def kpi_measurement_delete(*, measurement: KPIMeasurement) -> None:
     _check_open(measurement.kpi.engagement)
     with transaction.atomic():
         measurement.delete()
-        request_rescore(engagement_id=measurement.kpi.engagement_id)
+        engagement_changed.send(sender=Engagement, engagement_id=measurement.kpi.engagement_id)
 
 
 # --- Client actions from the portal ---------------------------------------------------------------
@@ -510,7 +511,7 @@ def milestone_request_changes(*, milestone: Milestone, requested_by: User, comme
         if current.status in (Milestone.Status.AGREED, Milestone.Status.DONE):
             _apply_status(current, Milestone.Status.IN_PROGRESS)
         _save_versioned(current, None, ["approval_requested", "status", "completed_at", "updated_at"])
-        request_rescore(engagement_id=current.engagement_id)
+        engagement_changed.send(sender=Engagement, engagement_id=current.engagement_id)
     for name in ("approval_requested", "status", "completed_at", "version", "updated_at"):
         setattr(milestone, name, getattr(current, name))
     return note
@@ -536,7 +537,7 @@ def milestone_complete_by_client(*, milestone: Milestone, user: User, note: str 
         _apply_status(current, Milestone.Status.DONE)
         _save_versioned(current, None, ["status", "completed_at", "updated_at"])
         milestone_comment_add(milestone=current, author=user, text=note.strip() or _("Marked as done."))
-        request_rescore(engagement_id=current.engagement_id)
+        engagement_changed.send(sender=Engagement, engagement_id=current.engagement_id)
     for name in ("status", "completed_at", "version", "updated_at"):
         setattr(milestone, name, getattr(current, name))
     return current

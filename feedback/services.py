@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from clients.models import Contact
 from engagements.models import Engagement, Session, Side
+from engagements.signals import engagement_changed
 from feedback.models import FeedbackResponse, PulseRequest
-from health.services import request_rescore
 
 PULSE_VALID_DAYS = 14
 
@@ -44,7 +44,7 @@ def feedback_record(*, engagement: Engagement, rating: int, side: str = Side.CLI
     response.full_clean()
     with transaction.atomic():
         response.save()
-        request_rescore(engagement_id=engagement.pk)
+        engagement_changed.send(sender=Engagement, engagement_id=engagement.pk)
     return response
 
 

@@ -81,9 +81,9 @@ def _no_rescore(**_kwargs) -> None:
 def replay_context(clock: _Clock) -> Iterator[None]:
     """The clock in place, per-write rescoring and flag e-mails off, for the length of a replay.
 
-    ``request_rescore`` is replaced wherever a module imported it by name (the services do), so
-    no write path escapes; ``replay`` also checks afterwards that no snapshot was written for a
-    date it did not replay.
+    ``request_rescore`` is replaced wherever a module imported it by name (``health.services`` itself,
+    which the receivers of the domain's signals call), so no write path escapes; ``replay`` also
+    checks afterwards that no snapshot was written for a date it did not replay.
     """
     original = health_services.request_rescore
     with contextlib.ExitStack() as stack:

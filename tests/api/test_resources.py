@@ -86,7 +86,7 @@ def test_client_answers_their_pulse_once(world, client_user):
 # --- Writes go through the services ---------------------------------------------------------------
 
 def test_session_logged_through_the_api_goes_through_the_service(consultant, engagement):
-    with mock.patch("engagements.services.request_rescore") as rescore:
+    with mock.patch("health.services.request_rescore") as rescore:
         response = client_for(consultant).post(reverse("api:session-list"), {
             "engagement": engagement.pk, "start": "2025-03-03T10:00:00Z", "duration_minutes": 45,
             "focus": "advisory", "advice_requested": True}, format="json")
@@ -98,7 +98,7 @@ def test_session_logged_through_the_api_goes_through_the_service(consultant, eng
 
 def test_deleting_a_session_queues_a_rescore(consultant, engagement):
     session = factories.SessionFactory(engagement=engagement)
-    with mock.patch("engagements.services.request_rescore") as rescore:
+    with mock.patch("health.services.request_rescore") as rescore:
         response = client_for(consultant).delete(reverse("api:session-detail", kwargs={"pk": session.pk}))
     assert response.status_code == 204 and not Session.objects.filter(pk=session.pk).exists()
     rescore.assert_called_once_with(engagement_id=engagement.pk)

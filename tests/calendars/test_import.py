@@ -196,7 +196,7 @@ def test_a_client_user_cannot_import(firm):
 def test_confirming_logs_a_normal_session_and_queues_a_rescore(firm, monkeypatch):
     services.calendar_import(owner=firm.consultant, data=ics("own/series_v1.ics"), now=NOW)
     rescored = []
-    monkeypatch.setattr("engagements.services.request_rescore", lambda **kw: rescored.append(kw["engagement_id"]))
+    monkeypatch.setattr("health.services.request_rescore", lambda **kw: rescored.append(kw["engagement_id"]))
     qbr = CalendarMeeting.objects.get(uid="qbr-february@rapport.test")
 
     session = services.meeting_confirm(meeting=qbr, user=firm.consultant, focus="kpi_review", advice_requested=True,

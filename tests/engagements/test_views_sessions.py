@@ -174,7 +174,7 @@ def test_the_edit_form_shows_the_session_as_logged(client, consultant, logged, c
 def test_editing_saves_the_change_and_goes_back_to_the_session_on_the_timeline(client, consultant, logged, contact):
     other = factories.ContactFactory(client=logged.engagement.client, name="Bo Client")
     client.force_login(consultant)
-    with mock.patch("engagements.services.request_rescore") as rescore:
+    with mock.patch("health.services.request_rescore") as rescore:
         response = client.post(edit_url(logged), edit_data(logged, notes="Pricing, *corrected*", focus="reporting",
                                                            duration_minutes=90, client_attendees=[other.pk]))
     engagement = logged.engagement
