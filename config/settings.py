@@ -651,8 +651,8 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 4 * 60},
     },
     # High-flag notices whose task was lost with the broker, or whose e-mail failed, go out within minutes.
-    "dashboard-sweep-flag-notices": {
-        "task": "dashboard.tasks.sweep_flag_notifications",
+    "health-sweep-flag-notices": {
+        "task": "health.tasks.sweep_flag_notifications",
         "schedule": 5 * 60,
         "options": {"expires": 4 * 60},
     },

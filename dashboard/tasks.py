@@ -1,4 +1,7 @@
-"""Celery tasks of the dashboard: e-mails to managers. Thin, take ids, safe to run twice a week."""
+"""Celery tasks of the dashboard: the managers' weekly digest. Thin, safe to run twice a week.
+
+(The notice of a new high flag is the health engine's: ``health.tasks.send_flag_notifications``.)
+"""
 
 from __future__ import annotations
 
@@ -17,22 +20,6 @@ from health import notifications
 
 logger = logging.getLogger(__name__)
 _RETRY = {"retry_backoff": 30, "retry_backoff_max": 600, "retry_jitter": True, "max_retries": 5}
-
-
-@shared_task(autoretry_for=(OSError,), soft_time_limit=120, time_limit=180, **_RETRY)
-def send_flag_notifications(engagement_ids: list[int], **_older_arguments) -> int:
-    """E-mail the lead and the managers about the high-severity flags due on these engagements.
-
-    (Tasks queued before the notices were tracked by ``Flag.notified_at`` also carry ``as_of`` and
-    ``raised_since``; they are no longer needed.)
-    """
-    return notifications.notify_pending_flags(engagement_ids=engagement_ids)
-
-
-@shared_task(autoretry_for=(OSError,), soft_time_limit=120, time_limit=180, **_RETRY)
-def sweep_flag_notifications() -> int:
-    """Send the high-flag notices still due anywhere: their task was lost with the broker, or the mail failed."""
-    return notifications.notify_pending_flags()
 
 
 @shared_task(autoretry_for=(OSError,), soft_time_limit=10 * 60, time_limit=12 * 60, **_RETRY)

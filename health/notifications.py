@@ -59,7 +59,8 @@ def queue_high_flag_notices(*, as_of: dt.date, engagement_ids: Iterable[int]) ->
     ids = sorted(set(engagement_ids))
 
     def send():
-        from dashboard import tasks
+        # A late import: health.tasks imports this module (its tasks call notify_pending_flags).
+        from health import tasks
 
         tasks.send_flag_notifications.delay(engagement_ids=ids)
 

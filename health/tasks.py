@@ -13,13 +13,15 @@ from celery import group, shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from health import selectors, services
+from health import notifications, selectors, services
 from health.conf import health_config
 
 # Lost connections, deadlocks and serialisation failures pass; anything else is a bug to see.
 _TRANSIENT = (OperationalError, InterfaceError)
 _RETRY = {"autoretry_for": _TRANSIENT, "retry_backoff": 5, "retry_backoff_max": 300, "retry_jitter": True,
           "max_retries": 5}
+# A mail server that cannot be reached is retried for about half an hour.
+_MAIL_RETRY = {"retry_backoff": 30, "retry_backoff_max": 600, "retry_jitter": True, "max_retries": 5}
 
 
 def _date(value: str | None) -> dt.date:
@@ -61,3 +63,19 @@ def score_all(as_of: str | None = None) -> int:
 def sweep_pending_rescores() -> int:
     """Queue again the rescores that could not be queued or were lost (beat runs it every few minutes)."""
     return services.pending_rescores_sweep()
+
+
+@shared_task(autoretry_for=(OSError,), soft_time_limit=120, time_limit=180, **_MAIL_RETRY)
+def send_flag_notifications(engagement_ids: list[int], **_older_arguments) -> int:
+    """E-mail the lead and the managers about the high-severity flags due on these engagements.
+
+    (Tasks queued before the notices were tracked by ``Flag.notified_at`` also carry ``as_of`` and
+    ``raised_since``; they are no longer needed.)
+    """
+    return notifications.notify_pending_flags(engagement_ids=engagement_ids)
+
+
+@shared_task(autoretry_for=(OSError,), soft_time_limit=120, time_limit=180, **_MAIL_RETRY)
+def sweep_flag_notifications() -> int:
+    """Send the high-flag notices still due anywhere: their task was lost with the broker, or the mail failed."""
+    return notifications.notify_pending_flags()

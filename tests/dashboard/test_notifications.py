@@ -8,9 +8,8 @@ import pytest
 from django.core import mail
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from dashboard import tasks
 from dashboard.tasks import send_weekly_digests
-from health import notifications
+from health import notifications, tasks
 from health.models import Flag
 from health.services import flag_resolve, score_engagements
 from tests import factories
