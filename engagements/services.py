@@ -54,7 +54,8 @@ def _check_open(engagement: Engagement) -> None:
                                 "longer change."))
 
 
-def _check_contacts_belong(engagement: Engagement, contacts: Iterable[Contact], field: str) -> list[Contact]:
+def contacts_check_belong(engagement: Engagement, contacts: Iterable[Contact], field: str) -> list[Contact]:
+    """The contacts as a list, or a ValidationError on ``field`` if one is not the engagement's client's."""
     contacts = list(contacts)
     if any(contact.client_id != engagement.client_id for contact in contacts):
         raise ValidationError({field: _("Only contacts of %(client)s can be chosen.") % {"client": engagement.client}})
@@ -155,7 +156,7 @@ def session_log(*, engagement: Engagement, logged_by: User | None, start: dt.dat
                       notes=notes, next_steps=next_steps, shared_with_client=shared_with_client,
                       sentiment=sentiment)
     session.full_clean()
-    attendees = _check_contacts_belong(engagement, client_attendees, "client_attendees")
+    attendees = contacts_check_belong(engagement, client_attendees, "client_attendees")
     kpis = list(kpis_discussed)
     if any(kpi.engagement_id != engagement.pk for kpi in kpis):
         raise ValidationError({"kpis_discussed": _("Only this engagement's KPIs can be chosen.")})
@@ -182,7 +183,7 @@ def session_update(*, session: Session, version: int | None = None,
     session.full_clean()
     attendees = None
     if client_attendees is not None:
-        attendees = _check_contacts_belong(session.engagement, client_attendees, "client_attendees")
+        attendees = contacts_check_belong(session.engagement, client_attendees, "client_attendees")
     with transaction.atomic():
         _save_versioned(session, version, [*fields.keys(), "updated_at"],
                         changed=[name for name, old in before.items() if getattr(session, name) != old])
@@ -541,27 +542,6 @@ def milestone_complete_by_client(*, milestone: Milestone, user: User, note: str 
     for name in ("status", "completed_at", "version", "updated_at"):
         setattr(milestone, name, getattr(current, name))
     return current
-
-
-# --- Consultant workspace -------------------------------------------------------------------------
-
-def engagement_close_well(*, engagement: Engagement, closed_by: User, reason: str, handover_notes: str = "",
-                          retrospective: str = "", end: dt.date | None = None,
-                          feedback_from: Iterable[Contact] = ()) -> Engagement:
-    """Close an engagement (reason, handover, retrospective) and ask the chosen contacts for final
-    feedback, all or nothing."""
-    from feedback.services import pulse_request_create  # feedback.services imports this app's models
-
-    contacts = _check_contacts_belong(engagement, feedback_from, "feedback_from")
-    if any(not contact.active for contact in contacts):
-        raise ValidationError({"feedback_from": _("Only contacts still at %(client)s can be asked.")
-                               % {"client": engagement.client}})
-    with transaction.atomic():
-        engagement_close(engagement=engagement, reason=reason, handover_notes=handover_notes,
-                         retrospective=retrospective, end=end, closed_by=closed_by)
-        for contact in contacts:
-            pulse_request_create(engagement=engagement, contact=contact, requested_by=closed_by)
-    return engagement
 
 
 def milestone_move(*, milestone: Milestone, direction: str) -> None:

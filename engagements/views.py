@@ -34,6 +34,7 @@ from engagements.forms import (
 )
 from engagements.markdown import MAX_RENDERED_CHARS, render_markdown
 from engagements.models import Engagement, Milestone, Session
+from feedback import services as feedback_services
 
 HOME_PAGE_SIZE = 50
 TIMELINE_PAGE_SIZE = 10
@@ -598,7 +599,7 @@ def close(request, pk):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                services.engagement_close_well(
+                feedback_services.engagement_close_well(
                     engagement=engagement, closed_by=request.user, reason=data["closure_reason"],
                     handover_notes=data["handover_notes"], retrospective=data["retrospective"], end=data["end"],
                     feedback_from=data["feedback_from"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from clients.models import Contact
+from engagements import services as engagement_services
 from engagements.models import Engagement, Session, Side
 from engagements.signals import engagement_changed
 from feedback.models import FeedbackResponse, PulseRequest
@@ -79,3 +81,22 @@ def pulse_answer(*, pulse: PulseRequest, rating: int, involvement: int | None = 
         pulse.answered_at = response.submitted_at
         pulse.save(update_fields=["answered_at"])
     return response
+
+
+# --- Closing well: close the engagement and ask for final feedback (feedback builds on engagements) --
+
+def engagement_close_well(*, engagement: Engagement, closed_by: User, reason: str, handover_notes: str = "",
+                          retrospective: str = "", end: dt.date | None = None,
+                          feedback_from: Iterable[Contact] = ()) -> Engagement:
+    """Close an engagement (reason, handover, retrospective) and ask the chosen contacts for final
+    feedback, all or nothing."""
+    contacts = engagement_services.contacts_check_belong(engagement, feedback_from, "feedback_from")
+    if any(not contact.active for contact in contacts):
+        raise ValidationError({"feedback_from": _("Only contacts still at %(client)s can be asked.")
+                               % {"client": engagement.client}})
+    with transaction.atomic():
+        engagement_services.engagement_close(engagement=engagement, reason=reason, handover_notes=handover_notes,
+                                             retrospective=retrospective, end=end, closed_by=closed_by)
+        for contact in contacts:
+            pulse_request_create(engagement=engagement, contact=contact, requested_by=closed_by)
+    return engagement
