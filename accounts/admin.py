@@ -13,7 +13,7 @@ class TokenRevokingPasswordChangeForm(AdminPasswordChangeForm):
     def save(self, commit=True):
         user = super().save(commit=commit)
         if commit:
-            services.user_api_tokens_revoke(user=user)
+            services.user_credentials_revoke(user=user)
         return user
 
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.signals import password_changed
 
 
 def user_language_set(*, user: User, language: str) -> User:
@@ -21,13 +22,10 @@ def user_language_set(*, user: User, language: str) -> User:
     return user
 
 
-def user_api_tokens_revoke(*, user: User) -> int:
-    """Revoke every API token of the user: after a password reset or change, a token issued with
-    the old password (perhaps by whoever knew it) must stop working. Returns how many there were."""
-    from api.models import ApiToken  # the API app builds on accounts, not the other way round
-
-    count, _ = ApiToken.objects.filter(user=user).delete()
-    return count
+def user_credentials_revoke(*, user: User) -> int:
+    """Revoke every credential issued with the user's old password, after a password reset or change
+    (the API's tokens: the API app listens to ``password_changed``). Returns how many there were."""
+    return sum(count or 0 for _receiver, count in password_changed.send(sender=User, user=user))
 
 
 def password_reset_allowed(*, email: str, ip: str | None) -> bool:

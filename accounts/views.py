@@ -68,7 +68,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        revoked = services.user_api_tokens_revoke(user=form.user)
+        revoked = services.user_credentials_revoke(user=form.user)
         security_event("password_reset", request=self.request, user_id=form.user.pk, api_tokens_revoked=revoked)
         return response
 
@@ -78,6 +78,6 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        revoked = services.user_api_tokens_revoke(user=form.user)
+        revoked = services.user_credentials_revoke(user=form.user)
         security_event("password_changed", request=self.request, user_id=form.user.pk, api_tokens_revoked=revoked)
         return response
