@@ -36,7 +36,7 @@ from django.utils import timezone  # noqa: E402
 from accounts import encryption  # noqa: E402
 from accounts.models import Authenticator, User  # noqa: E402
 from clients.models import Client, Contact, SponsorPeriod  # noqa: E402
-from engagements.management.commands.seed_demo import history_dates  # noqa: E402
+from demo.management.commands.seed_demo import history_dates  # noqa: E402
 from engagements.models import Engagement, Milestone, MilestoneComment, Session, Side  # noqa: E402
 from feedback.models import FeedbackResponse  # noqa: E402
 from health.services import score_portfolio  # noqa: E402

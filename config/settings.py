@@ -144,6 +144,7 @@ INSTALLED_APPS = [
     "dashboard",
     "calendars",
     "api",
+    "demo",
 ]
 
 MIDDLEWARE = [

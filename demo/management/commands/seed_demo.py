@@ -3,7 +3,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from engagements.demo import DEMO_PASSWORD, DemoBuilder
+from demo.portfolio import DEMO_PASSWORD, DemoBuilder
 from health.services import score_portfolio
 
 

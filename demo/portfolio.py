@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from calendars.demo import OWNER, seed_demo_calendar
 from clients.models import Client, Contact
 from clients.services import client_create, contact_create, contact_set_sponsor
 from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, Session, Side
@@ -417,8 +418,6 @@ class DemoBuilder:
 
     def _calendar(self):
         """The demo consultant's calendar, with a few client meetings waiting to be confirmed (calendars/demo.py)."""
-        from calendars.demo import OWNER, seed_demo_calendar  # noqa: PLC0415  (calendars imports this app)
-
         seed_demo_calendar(owner=self.users[OWNER], today=self.today)
 
     def _waiting_for_client(self, engagement, contacts):
