@@ -14,7 +14,6 @@ from django.db.models import (
     Max,
     OuterRef,
     Prefetch,
-    Q,
     QuerySet,
     Subquery,
     Value,
@@ -25,31 +24,12 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 import access
-from accounts.models import Role, User
+from accounts.models import User
 from clients.models import Contact
 from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, PlannedBreak, Session
 from health.models import Flag, FlagEvent
 from health.scoring import explain
 from health.selectors import latest_snapshots, score_trend
-
-
-def engagement_list(*, user: User, include_closed: bool = False) -> QuerySet[Engagement]:
-    """The engagements a user sees on their home page, with what the list shows, in one query."""
-    qs = access.engagements_for(user).select_related("client", "lead")
-    if not include_closed:
-        qs = qs.exclude(status=Engagement.Status.CLOSED)
-    closed = (Milestone.Status.DONE, Milestone.Status.DROPPED)
-    milestone_filter = ~Q(milestones__status__in=closed)
-    session_filter = None
-    if access.role_of(user) == Role.CLIENT:
-        # Clients only ever count what is shared with them.
-        milestone_filter &= Q(milestones__shared_with_client=True)
-        session_filter = Q(sessions__shared_with_client=True)
-    return qs.annotate(
-        last_session_at=Max("sessions__start", filter=session_filter),
-        open_milestones=Count("milestones", filter=milestone_filter, distinct=True),
-    ).order_by("client__name", "title")
-
 
 # --- The consultant workspace ---------------------------------------------------------------------
 

@@ -11,12 +11,12 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, QuerySet, Subquery, Window
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 import access
-from accounts.models import User
+from accounts.models import Role, User
 from clients.models import Contact
 from engagements.models import Engagement, Milestone, MilestoneComment, Session
 from feedback.models import PulseRequest
@@ -28,6 +28,24 @@ OPEN_STATUSES = (Milestone.Status.PROPOSED, Milestone.Status.AGREED, Milestone.S
 CLOSED_STATUSES = (Milestone.Status.DONE, Milestone.Status.DROPPED)
 DUE_SOON_DAYS = 14
 SESSIONS_ON_HOME = 3
+
+
+def engagement_list(*, user: User, include_closed: bool = False) -> QuerySet[Engagement]:
+    """The engagements a user may see, with what the staff home lists for each, in one query."""
+    qs = access.engagements_for(user).select_related("client", "lead")
+    if not include_closed:
+        qs = qs.exclude(status=Engagement.Status.CLOSED)
+    closed = (Milestone.Status.DONE, Milestone.Status.DROPPED)
+    milestone_filter = ~Q(milestones__status__in=closed)
+    session_filter = None
+    if access.role_of(user) == Role.CLIENT:
+        # Clients only ever count what is shared with them.
+        milestone_filter &= Q(milestones__shared_with_client=True)
+        session_filter = Q(sessions__shared_with_client=True)
+    return qs.annotate(
+        last_session_at=Max("sessions__start", filter=session_filter),
+        open_milestones=Count("milestones", filter=milestone_filter, distinct=True),
+    ).order_by("client__name", "title")
 
 
 def portal_engagements(user: User) -> QuerySet[Engagement]:

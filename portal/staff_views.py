@@ -16,7 +16,6 @@ from django.views.decorators.http import require_POST
 
 import access
 from engagements.models import Side
-from engagements.selectors import engagement_list
 from feedback.services import feedback_record
 from portal import selectors, services
 from portal.forms import SelfAssessmentForm, SendPulseForm
@@ -40,7 +39,7 @@ def staff_required(view):
 @staff_required
 def staff_home(request):
     """The engagements the user may see, with the portal tasks for each."""
-    return render(request, "portal/staff/home.html", {"engagements": engagement_list(user=request.user)})
+    return render(request, "portal/staff/home.html", {"engagements": selectors.engagement_list(user=request.user)})
 
 
 @staff_required

@@ -3,7 +3,7 @@ from django.core import mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from engagements.selectors import engagement_list
+from portal.selectors import engagement_list
 from tests import factories
 from tests.factories import PASSWORD
 
