@@ -21,6 +21,7 @@ import access
 from config.spreadsheets import csv_row, number_cell
 from dashboard import caching, selectors
 from dashboard.forms import FlagFilterForm, PortfolioFilterForm
+from engagements.selectors import flag_card_content
 from health.conf import health_config
 from health.models import Flag, Mode, State
 
@@ -288,6 +289,8 @@ def flags(request):
     page = Paginator(queue, selectors.FLAG_PAGE_SIZE).get_page(request.GET.get("page"))
     for flag in page.object_list:
         flag.engagement.detail_url = detail_url(flag.engagement_id)
+        flag.card_content = flag_card_content(flag)
+    owner_choices = tuple((person.pk, str(person)) for person in owners)
     filters = form.filters()
     counts = selectors.attention_by_severity(user=request.user)
     engagement = None
@@ -308,8 +311,13 @@ def flags(request):
         "page_query": _querystring(request, page=None),
         "flag_card": FLAG_CARD,
         "owners": owners,
+        # The cards' owner menus list the same people: read once for the page (workspace.owner_options).
+        "assignable_owners": owners,
         # What the filter form shows (its fragment-cache key): the query's values and the owner menu.
-        "filter_content": ("flag-filter", sorted(request.GET.lists()), tuple((u.pk, str(u)) for u in owners)),
+        "filter_content": ("flag-filter", sorted(request.GET.lists()), owner_choices),
+        # What every card shows besides its flag (with flag.card_content, a card's fragment-cache key):
+        # the owner menu, and tomorrow as the earliest snooze date.
+        "card_context": (owner_choices, timezone.localdate()),
         "severity_counts": [(value, label, counts.get(value, 0)) for value, label in Flag.Severity.choices],
     })
 

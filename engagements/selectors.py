@@ -185,6 +185,16 @@ def milestone_card_content(milestone: Milestone) -> tuple:
                   for c in milestone.comments.all()))
 
 
+def flag_card_content(flag: Flag) -> tuple:
+    """Every value ``engagements/_flag_card.html`` shows of a flag and its history (its fragment-cache
+    key; engagement, client, owner and events with their actors already loaded)."""
+    return (flag.pk, flag.kind, flag.severity, flag.status, flag.snoozed_until, flag.evidence, flag.raised_on,
+            flag.engagement_id, flag.engagement.client.name, flag.engagement.title, flag.owner_id,
+            str(flag.owner) if flag.owner else None, flag.resolution_note, flag.action_plan, flag.episode_ended_on,
+            tuple((event.pk, event.action, event.created_at, str(event.actor) if event.actor else None, event.note,
+                   event.until) for event in flag.events.all()))
+
+
 def session_timeline(*, user: User, engagement: Engagement, focus: str = "") -> QuerySet[Session]:
     """The engagement's sessions, newest first, with attendees loaded (paginate it)."""
     qs = (access.sessions_for(user).filter(engagement=engagement).select_related("logged_by")

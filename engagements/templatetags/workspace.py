@@ -156,6 +156,8 @@ def assignable_owners(context):
     """People a flag can be given to, read once per request however many flag cards the page shows."""
     from engagements.forms import assignable_owners as owners_queryset
 
+    if context.get("assignable_owners") is not None:  # the view read them already (the flag queue)
+        return context["assignable_owners"]
     request = context.get("request")
     cached = getattr(request, "_assignable_owners", None) if request is not None else None
     if cached is None:

@@ -166,7 +166,7 @@ def test_the_map_says_when_the_filters_leave_nothing(client, manager, engagement
     assert "fills in once sessions are logged" not in map_part
 
 
-@pytest.mark.parametrize(("name", "expected"), [("dashboard:home", 8), ("dashboard:flags", 9),
+@pytest.mark.parametrize(("name", "expected"), [("dashboard:home", 8), ("dashboard:flags", 8),
                                                 ("dashboard:trends", 5)])
 def test_query_count_does_not_grow_with_the_portfolio(client, manager, name, expected):
     client.force_login(manager)
