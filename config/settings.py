@@ -540,9 +540,11 @@ HEALTH = {
     # drift_to_transactional weighs evidence session by session (docs/health.md, How flags decide):
     # B needs MIN_SESSIONS sessions; its rates are pulled towards typical ones with the weight of
     # PRIOR_STRENGTH sessions; a slide multiplies the odds of a consultative sign by 1/ODDS_RATIO
-    # (of a read-out by ODDS_RATIO) and shortens sessions to SHORTER_FACTOR of B's mean. Each
-    # signal's log-likelihood ratio is weighted (signals overlap: a read-out is rarely labelled
-    # strategy), a session's duration counts at most DURATION_CAP nats.
+    # (of a read-out by ODDS_RATIO) and shortens sessions to SHORTER_FACTOR of B's mean. The label
+    # is weighed given what the session was ("focus": labelled consultative among sessions that are
+    # not read-outs; "mislabelled": among read-outs), so a read-out is one fact, not three. Each
+    # signal's log-likelihood ratio is weighted (signals still overlap: a read-out is short and
+    # seldom brings a request for advice), a session's duration counts at most DURATION_CAP nats.
     "DRIFT_MIN_SESSIONS": 4,
     "DRIFT_PRIOR_STRENGTH": 4,
     # The charts the detector runs, each (odds ratio, shorter factor, penalty in nats): a sudden,
@@ -561,9 +563,11 @@ HEALTH = {
     "DRIFT_KPI_SET_WEIGHT": 1.5,
     "DRIFT_KPI_REPORT_WEIGHT": 0.7,
     "DRIFT_KPI_MISSED_WEIGHT": 0.15,
-    # Raise at RAISE_AT nats; keep a raised flag while the evidence stays above CLEAR_AT or the
-    # consultative share of W stays under CLEAR_DEPTH; put it on watch from WATCH_AT.
-    "DRIFT_RAISE_AT": 7.5,
+    # Raise at RAISE_AT nats (the level that keeps false drift flags on healthy relationships
+    # under 0.1 per engagement-year in the evaluation, docs/health.md); keep a raised flag while
+    # the evidence stays above CLEAR_AT or the consultative share of W stays under CLEAR_DEPTH;
+    # put it on watch from WATCH_AT.
+    "DRIFT_RAISE_AT": 6.5,
     "DRIFT_CLEAR_AT": 3.0,
     "DRIFT_WATCH_AT": 5.0,
     "DRIFT_CLEAR_DEPTH": 0.4,

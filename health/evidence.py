@@ -282,8 +282,8 @@ def _signal_label(signal: str) -> str:
     return {
         "readouts": _("KPI read-outs"),
         "consultative": _("Consultative conversations"),
-        "focus": _("Sessions labelled consultative"),
-        "mislabelled": _("Labelled consultative, yet KPI read-outs"),
+        "focus": _("Sessions other than KPI read-outs labelled consultative"),
+        "mislabelled": _("KPI read-outs labelled consultative"),
         "advice": _("Client asked for our view"),
         "initiative": _("Client took the initiative"),
         "duration": _("Session length"),

@@ -351,10 +351,16 @@ def bernoulli_llr(rate_before: float, rate_after: float, changes: float = 1.0) -
 
 
 # Per-session indicators: name, the attribute of SessionRow, the rate it has in a typical healthy
-# relationship (the prior), and which way a slide moves it (+1: more often; -1: less often).
-_INDICATORS = (("readouts", "readout", 0.25, +1), ("focus", "labelled", 0.7, -1),
-               ("mislabelled", "mislabelled", 0.08, +1), ("advice", "advice", 0.4, -1),
-               ("initiative", "client", 0.45, -1))
+# relationship (the prior), which way a slide moves it (+1: more often; -1: less often), and which
+# sessions it is asked of (None: all; False: those that are not KPI read-outs; True: read-outs).
+# The consultant's label is weighed given what the session was: among sessions that are not
+# read-outs, fewer consultative labels is a sign ("focus"); among read-outs, more consultative
+# labels is the optimistic-label sign ("mislabelled"). Asked of every session, the label, the
+# read-out and "labelled and a read-out" would weigh the same fact two or three times.
+# The first indicator must be the read-out: the others' condition reads it from a session's key.
+_INDICATORS = (("readouts", "readout", 0.25, +1, None), ("focus", "labelled", 0.8, -1, False),
+               ("mislabelled", "labelled", 0.15, +1, True), ("advice", "advice", 0.4, -1, None),
+               ("initiative", "client", 0.45, -1, None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,8 +386,8 @@ def drift_evidence(f: EngagementFacts, windows: Windows, c: HealthConfig) -> Dri
         return None
     strength = c.drift_prior_strength
     rates, before = {}, {"sessions": f.sessions_b}
-    for name, _attribute, prior, _direction in _INDICATORS:
-        rates[name] = _shrunk_rate(_baseline_count(f, name), f.sessions_b, prior, strength)
+    for name, _attribute, prior, _direction, _given in _INDICATORS:
+        rates[name] = _shrunk_rate(*_baseline_count(f, name), prior, strength)
         before[name] = round(rates[name], 3)
     before["consultative_share"] = round(_shrunk_rate(f.conversations_b, f.sessions_b, 0.6, strength), 3)
     mean = f.minutes_b / f.sessions_b
@@ -403,10 +409,12 @@ def drift_evidence(f: EngagementFacts, windows: Windows, c: HealthConfig) -> Dri
     run = f.recent[run_start:] if total > 0 else ()
     parts = []
     if run:
-        for name, (attribute, hit, miss) in llr.items():
-            hits = sum(1 for session in run if getattr(session, attribute))
-            parts.append({"signal": name, "recent": round(hits / len(run), 3), "before": before[name],
-                          "evidence": round(hits * hit + (len(run) - hits) * miss, 2)})
+        for name, (attribute, given, hit, miss) in llr.items():
+            asked = [session for session in run if given is None or session.readout == given]
+            hits = sum(1 for session in asked if getattr(session, attribute))
+            parts.append({"signal": name, "recent": round(hits / len(asked), 3) if asked else None,
+                          "before": before[name], "sessions": len(asked),
+                          "evidence": round(hits * hit + (len(asked) - hits) * miss, 2)})
         parts.append({"signal": "duration", "unit": "minutes",
                       "recent": round(sum(s.minutes for s in run) / len(run)), "before": before["mean_minutes"],
                       "evidence": round(sum(duration_llr(s.minutes) for s in run), 2)})
@@ -486,22 +494,25 @@ def _sessions_llr(sessions: Sequence[SessionRow], llr: dict, duration_llr) -> fl
     total = 0.0
     for session in sessions:
         total += duration_llr(session.minutes)
-        for attribute, hit, miss in llr.values():
-            total += hit if getattr(session, attribute) else miss
+        for attribute, given, hit, miss in llr.values():
+            if given is None or session.readout == given:
+                total += hit if getattr(session, attribute) else miss
     return total
 
 
-def _baseline_count(f: EngagementFacts, signal: str) -> int:
-    """How many of B's sessions showed the sign."""
-    if signal == "mislabelled":
-        return f.labelled_b - f.conversations_b
-    return getattr(f, {"readouts": "readouts_b", "focus": "labelled_b", "advice": "advice_b",
-                       "initiative": "client_initiated_b"}[signal])
+def _baseline_count(f: EngagementFacts, signal: str) -> tuple[int, int]:
+    """How many of B's sessions showed the sign, and of how many it was asked."""
+    if signal == "focus":  # labelled consultative, of the sessions that were not read-outs
+        return f.conversations_b, f.sessions_b - f.readouts_b
+    if signal == "mislabelled":  # labelled consultative, of the read-outs
+        return f.labelled_b - f.conversations_b, f.readouts_b
+    return getattr(f, {"readouts": "readouts_b", "advice": "advice_b",
+                       "initiative": "client_initiated_b"}[signal]), f.sessions_b
 
 
 def _session_keys(sessions: Sequence[SessionRow]) -> list[tuple]:
     """Each session as (minutes, its signs in ``_INDICATORS`` order): all a chart's step depends on."""
-    return list(map(attrgetter("minutes", *(attribute for _name, attribute, _prior, _direction in _INDICATORS)),
+    return list(map(attrgetter("minutes", *(attribute for _name, attribute, _prior, _direction, _given in _INDICATORS)),
                     sessions))
 
 
@@ -514,11 +525,11 @@ def _drift_chart(sessions: Sequence[SessionRow], rates: dict, mean: float, sd: f
     """
     share = c.drift_change_share
     llr = {}
-    for name, attribute, _prior, direction in _INDICATORS:
+    for name, attribute, _prior, direction, given in _INDICATORS:
         after = _shifted(rates[name], odds_ratio if direction > 0 else 1 / odds_ratio)
         hit, miss = bernoulli_llr(rates[name], after, share)
         weight = c.drift_weights[name]
-        llr[name] = (attribute, weight * hit, weight * miss)
+        llr[name] = (attribute, given, weight * hit, weight * miss)
     shorter = mean * shorter_factor
     duration_weight, cap = c.drift_weights["duration"], c.drift_duration_cap
 
@@ -535,8 +546,10 @@ def _drift_chart(sessions: Sequence[SessionRow], rates: dict, mean: float, sd: f
         step = steps.get(key)
         if step is None:
             step = duration_llr(key[0])
-            for (_attribute, hit, miss), shown in zip(table, key[1:], strict=True):
-                step += hit if shown else miss
+            readout = key[1]
+            for (_attribute, given, hit, miss), shown in zip(table, key[1:], strict=True):
+                if given is None or readout == given:
+                    step += hit if shown else miss
             steps[key] = step
         total += step
         if total <= 0:
