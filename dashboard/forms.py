@@ -29,7 +29,10 @@ class PortfolioFilterForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["lead"].queryset = selectors.portfolio_leads(user=user)
+        self.fields["lead"].queryset = selectors.portfolio_leads(user=user)  # what a submitted lead is checked against
+        # The menu, read once: its people are part of the rendered form's fragment-cache key (lead_choices).
+        self.lead_choices = tuple((lead.pk, str(lead)) for lead in self.fields["lead"].queryset)
+        self.fields["lead"].choices = [("", self.fields["lead"].empty_label), *self.lead_choices]
         live = selectors.live_engagement_statuses()
         self.fields["status"].choices = ANY + [(v, label) for v, label in Engagement.Status.choices if v in live]
         for name in ("score_min", "score_max"):

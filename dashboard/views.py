@@ -172,6 +172,8 @@ def _portfolio_context(request) -> dict:
     }
     return {
         "form": form,
+        # What the filter form shows (its fragment-cache key): the query's values and the lead menu.
+        "filter_content": ("portfolio-filter", sorted(request.GET.lists()), form.lead_choices),
         "page": page,
         "summary": summary,
         "live_flags": selectors.live_flags_in_portfolio(user=request.user, engagements=portfolio),

@@ -1,13 +1,14 @@
-"""The flag queue's cards come from the fragment cache keyed on what they show (content_cached): a
-change to anything a card shows is on the next visit, however it was made; the CSRF token in a
-cached card is always the viewer's own; the snooze date's minimum follows the calendar."""
+"""The flag queue's cards and the portfolio's filter form come from the fragment cache, keyed on
+what they show (content_cached): a change to anything they show is on the next visit, however it
+was made; the CSRF token in a cached card is always the viewer's own; the snooze date's minimum
+follows the calendar."""
 
 import datetime as dt
 import re
 
 import pytest
 import time_machine
-from django.core.cache import caches
+from django.core.cache import cache, caches
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -92,3 +93,15 @@ def test_a_cached_card_carries_the_viewers_own_csrf_token(manager, engagement):
     assert response.status_code == 302  # not 403: the token is valid for this viewer
     flag.refresh_from_db()
     assert flag.status == Flag.Status.ACKNOWLEDGED
+
+
+def test_the_portfolio_filter_form_lists_leads_added_since_and_keeps_the_query(client, manager, engagement):
+    client.force_login(manager)
+    assert "Lena Newlead" not in client.get(reverse("dashboard:home")).content.decode()
+    newcomer = factories.ConsultantFactory(full_name="Lena Newlead")
+    factories.EngagementFactory(lead=newcomer)
+    cache.clear()  # the page cache; the form's fragment is keyed on the lead menu, not cleared
+    html = client.get(reverse("dashboard:home")).content.decode()
+    assert f'<option value="{newcomer.pk}">Lena Newlead</option>' in html
+    html = client.get(reverse("dashboard:home"), {"lead": newcomer.pk}).content.decode()
+    assert f'<option value="{newcomer.pk}" selected>Lena Newlead</option>' in html
