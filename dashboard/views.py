@@ -74,6 +74,12 @@ def _change(value: float | None) -> tuple[str, str, str] | None:
     return "change", "", "0"
 
 
+def portfolio_row_content(row) -> tuple:
+    """Every value ``dashboard/_portfolio_row.html`` shows of a row (its fragment-cache key)."""
+    return (row.pk, row.client.name, row.title, row.detail_url, str(row.lead), row.score_shown, tuple(row.changes),
+            row.mode, row.state, row.status, row.days_since_session, row.watch_count, row.live_flags)
+
+
 def _querystring(request, **changes) -> str:
     query = request.GET.copy()
     for key, value in changes.items():
@@ -124,6 +130,7 @@ def _portfolio_context(request) -> dict:
         # The snapshot counted days up to its own date; add the days since it was taken.
         if row.days_since_session is not None and row.latest_on:
             row.days_since_session += (today - row.latest_on).days
+        row.row_content = portfolio_row_content(row)
     config = health_config()
     columns = [
         ("client", _("Client")), ("engagement", _("Engagement")), ("lead", _("Lead")), ("score", _("Score")),

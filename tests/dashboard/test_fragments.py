@@ -105,3 +105,19 @@ def test_the_portfolio_filter_form_lists_leads_added_since_and_keeps_the_query(c
     assert f'<option value="{newcomer.pk}">Lena Newlead</option>' in html
     html = client.get(reverse("dashboard:home"), {"lead": newcomer.pk}).content.decode()
     assert f'<option value="{newcomer.pk}" selected>Lena Newlead</option>' in html
+
+
+def test_portfolio_rows_show_changes_made_behind_the_applications_back(client, manager, engagement):
+    from health.models import EngagementHealth
+
+    EngagementHealth.objects.create(engagement=engagement, as_of=timezone.localdate(), score=81.0,
+                                    mode="co_production", state="consultative", live_flags=0)
+    client.force_login(manager)
+    first = client.get(reverse("dashboard:home")).content.decode()
+    assert ">81<" in first and "Consultative" in first
+    EngagementHealth.objects.filter(engagement=engagement).update(score=42.0, state="transactional", live_flags=2)
+    ClientCompany.objects.filter(pk=engagement.client_id).update(name="Renamed Client Ltd")
+    cache.clear()  # the page cache; the rows' fragments are keyed on what they show, not cleared
+    second = client.get(reverse("dashboard:home")).content.decode()
+    assert ">42<" in second and ">81<" not in second and "Transactional" in second
+    assert "Renamed Client Ltd" in second and "2 live flags on" in second
