@@ -68,6 +68,34 @@ def test_moving_to_done_records_the_completion(client, consultant, engagement):
     assert response.status_code == 200 and 'id="milestones"' in response.content.decode()
 
 
+def test_the_status_menu_offers_each_other_status_as_a_button_that_works_without_javascript(
+        client, consultant, engagement):
+    import re
+
+    milestone = factories.MilestoneFactory(engagement=engagement, title="Roadmap", status=Milestone.Status.AGREED)
+    client.force_login(consultant)
+    page = client.get(reverse("engagements:detail", args=[engagement.pk])).content.decode()
+    card = re.search(rf'<article class="ws-milestone[^"]*" id="milestone-{milestone.pk}">.*?</article>', page,
+                     re.S).group(0)
+    menu = re.search(r'<details class="status-menu">.*?</details>', card, re.S).group(0)
+    offered = re.findall(r'<button type="submit" name="status" value="([a-z_]+)"', menu)
+    assert offered == ["proposed", "in_progress", "done", "blocked", "dropped"]  # all but the current one
+    assert "<select" not in card and "<noscript" not in card
+    # A plain form post (no htmx) moves the card and comes back to the page.
+    action = re.search(r'<form method="post" action="([^"]+)"', menu).group(1)
+    response = client.post(action, {"status": "in_progress", "version": milestone.version})
+    milestone.refresh_from_db()
+    assert milestone.status == "in_progress" and response.status_code == 302
+
+
+def test_empty_columns_are_marked_so_they_shrink_to_their_heading(client, consultant, engagement):
+    factories.MilestoneFactory(engagement=engagement, phase=Milestone.Phase.ACTION, status=Milestone.Status.AGREED)
+    client.force_login(consultant)
+    page = client.get(reverse("engagements:detail", args=[engagement.pk])).content.decode()
+    assert 'class="ws-board-column status-col-agreed"' in page
+    assert 'class="ws-board-column status-col-proposed is-empty"' in page
+
+
 def test_a_status_change_on_a_stale_card_is_not_applied_and_says_why(client, consultant, engagement):
     milestone = factories.MilestoneFactory(engagement=engagement, title="Roadmap")
     stale_version = milestone.version
