@@ -11,15 +11,15 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 import access
 from accounts.models import Role, User
 from clients.models import Contact
-from engagements.models import Engagement, Milestone, MilestoneComment, Session
-from feedback.models import PulseRequest
+from engagements.models import Engagement, Milestone, MilestoneComment, Session, Side
+from feedback.models import FeedbackResponse, PulseRequest
 from portal.models import Invitation
 
 SESSION_SUMMARY_FIELDS = ("id", "engagement_id", "start", "duration_minutes", "channel", "focus", "next_steps")
@@ -141,6 +141,37 @@ def milestone_thread(milestone: Milestone) -> QuerySet[MilestoneComment]:
 
 
 # --- Staff pages ----------------------------------------------------------------------------------
+
+def _count(rows: QuerySet, key: str) -> Coalesce:
+    """The number of ``rows`` per outer row, as a subquery (several counts joined in one query would multiply)."""
+    counted = rows.order_by().values(key).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def staff_portal_status(user: User) -> QuerySet[Engagement]:
+    """The user's open engagements with where the portal stands on each, in one query: pulses sent,
+    answered and waiting, invitations pending, the client's portal users and when one last signed in,
+    and when the user last recorded their own view (self-assessment)."""
+    now = timezone.now()
+    pulses = PulseRequest.objects.filter(engagement_id=OuterRef("pk"))
+    invitations = Invitation.objects.filter(contact__client_id=OuterRef("client_id"), accepted_at__isnull=True,
+                                            revoked_at__isnull=True, expires_at__gt=now)
+    portal_users = Contact.objects.filter(client_id=OuterRef("client_id"), active=True, user__is_active=True)
+    last_sign_in = (Contact.objects.filter(client_id=OuterRef("client_id"), user__isnull=False)
+                    .order_by().values("client_id").annotate(last=Max("user__last_login")).values("last"))
+    own_view = (FeedbackResponse.objects.filter(engagement_id=OuterRef("pk"), side=Side.CONSULTANT,
+                                                respondent_user=user)
+                .order_by("-submitted_at").values("submitted_at")[:1])
+    return engagement_list(user=user).annotate(
+        pulses_sent=_count(pulses, "engagement_id"),
+        pulses_answered=_count(pulses.filter(answered_at__isnull=False), "engagement_id"),
+        pulses_waiting=_count(pulses.filter(answered_at__isnull=True, expires_at__gt=now), "engagement_id"),
+        invitations_pending=_count(invitations, "contact__client_id"),
+        portal_users=_count(portal_users, "client_id"),
+        last_client_sign_in=Subquery(last_sign_in),
+        own_view_at=Subquery(own_view),
+    )
+
 
 def staff_contacts(user: User, client) -> QuerySet[Contact]:
     """A client's contacts with their portal user and invitations, for the invitations page."""

@@ -38,8 +38,9 @@ def staff_required(view):
 
 @staff_required
 def staff_home(request):
-    """The engagements the user may see, with the portal tasks for each."""
-    return render(request, "portal/staff/home.html", {"engagements": selectors.engagement_list(user=request.user)})
+    """Where the portal stands on each of the user's engagements (pulses, invitations, the client's
+    visits, the user's own view), each figure leading to the page that acts on it."""
+    return render(request, "portal/staff/home.html", {"engagements": selectors.staff_portal_status(request.user)})
 
 
 @staff_required

@@ -230,6 +230,46 @@ def test_portal_pages_run_a_fixed_number_of_queries(client, client_user, consult
         client.get(url)
 
 
+def test_staff_portal_page_says_where_the_portal_stands_on_each_engagement(client, consultant, client_user, world):
+    from django.utils.formats import date_format
+
+    from portal.services import invitation_send
+
+    engagement = world.engagement
+    factories.PulseRequestFactory(engagement=engagement, contact=client_user.contact, answered_at=timezone.now())
+    factories.PulseRequestFactory(engagement=engagement, contact=client_user.contact,
+                                  sent_at=timezone.now() - dt.timedelta(days=30),
+                                  expires_at=timezone.now() - dt.timedelta(days=16))
+    invitation_send(contact=factories.ContactFactory(client=engagement.client), invited_by=consultant)
+    signed_in = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
+    client_user.last_login = signed_in
+    client_user.save(update_fields=["last_login"])
+    own_view = dt.datetime(2026, 10, 2, 15, 0, tzinfo=dt.UTC)
+    factories.FeedbackResponseFactory(engagement=engagement, side=Side.CONSULTANT, respondent_contact=None,
+                                      respondent_user=consultant, submitted_at=own_view)
+    client.force_login(consultant)
+    response = client.get(reverse("portal:staff_home"))
+    row = re.search(r"<tr>\s*<th scope=\"row\">" + re.escape(engagement.title) + r".*?</tr>",
+                    response.content.decode(), re.S).group(0)
+    text = " ".join(re.sub(r"<[^>]+>", " ", row).split())
+    # Three pulses sent: one answered, one still open, one expired unanswered.
+    assert "1 of 3 answered" in text and "1 waiting for an answer" in text
+    assert "1 contact can sign in" in text and "1 invitation pending" in text
+    assert date_format(signed_in, "DATE_FORMAT") in text
+    assert f"Recorded {date_format(own_view, 'DATE_FORMAT')}" in text
+    assert reverse("portal:staff_pulses", args=[engagement.pk]) in row
+    assert reverse("portal:staff_contacts", args=[engagement.client_id]) in row
+    # Only the consultant's engagements: Globex's is not theirs.
+    assert world.other_engagement.title not in response.content.decode()
+
+
+def test_staff_portal_page_offers_the_first_step_when_nothing_happened_yet(client, consultant, engagement):
+    client.force_login(consultant)
+    text = " ".join(re.sub(r"<[^>]+>", " ", client.get(reverse("portal:staff_home")).content.decode()).split())
+    assert "None sent: send one" in text and "0 contacts can sign in" in text
+    assert "never" in text and "Record it" in text
+
+
 def test_staff_invite_resend_and_revoke_from_the_contacts_page(client, consultant, world,
                                                                django_capture_on_commit_callbacks):
     contact = factories.ContactFactory(client=world.engagement.client, name="Nina New", email="nina@acme.example")
