@@ -5,7 +5,8 @@
 
   var lang = document.documentElement.lang || "en";
   var monthFormat = new Intl.DateTimeFormat(lang, { month: "short", year: "2-digit" });
-  var dayFormat = new Intl.DateTimeFormat(lang, { day: "numeric", month: "short", year: "numeric" });
+  // Days as the server writes them (config/formats): "4 Dec 2026", « 4 déc. 2026 ».
+  var dayFormat = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : lang, { day: "numeric", month: "short", year: "numeric" });
 
   function readData(canvas) {
     var source = document.getElementById(canvas.getAttribute("data-source"));

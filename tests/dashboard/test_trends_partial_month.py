@@ -32,5 +32,5 @@ def test_the_month_under_way_is_marked_so_far_not_plotted_as_a_full_month(client
     assert data["months"][-1] == "December 2026 (today)"
     assert data["partial_last"] is True
     assert data["share"][-2] == 1.0 and data["share"][-1] == 0.0  # the dip is there, and labelled
-    assert "December 2026 is under way: its share counts the sessions up to Dec. 4, 2026" in content
+    assert "December 2026 is under way: its share counts the sessions up to 4 Dec 2026" in content
     assert 'tabindex="0" role="region" aria-labelledby="share-caption"' in content

@@ -82,7 +82,7 @@ def test_the_page_in_french_shows_the_wake_up_in_french_with_a_french_date(clien
     with translation.override("fr"):
         assert str(FlagEvent.Action.REOPENED.label) in page  # "Rouverte"
     assert in_language("fr", WOKEN, reopened_on(woken_flag)) in page
-    # Day and month name in French ("1 décembre 2026"), not English ("Dec. 1, 2026").
+    # Day and month name in French ("1 déc. 2026"), not English ("1 Dec 2026").
     with translation.override("fr"):
         french_date = formats.date_format(reopened_on(woken_flag), "DATE_FORMAT")
     with translation.override("en"):
