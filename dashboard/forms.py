@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from dashboard import selectors
 from engagements.models import Engagement
 from health.models import Flag, Mode, State
 
 ANY = [("", _("Any"))]
+# French agrees "any" with the noun: « Gravité : Toutes », « Alerte active : Toutes », but « Type : Tous ».
+ANY_FLAG_OR_SEVERITY = [("", pgettext_lazy("any flag, any severity", "Any"))]
 
 
 class PortfolioFilterForm(forms.Form):
@@ -20,7 +23,8 @@ class PortfolioFilterForm(forms.Form):
     mode = forms.ChoiceField(label=_("Mode"), required=False, choices=[
         *ANY, *Mode.choices, (selectors.ONE_SIDED, _("One-sided (expert- or client-led)"))])
     state = forms.ChoiceField(label=_("State"), required=False, choices=ANY + list(State.choices))
-    flag_kind = forms.ChoiceField(label=_("Live flag"), required=False, choices=ANY + list(Flag.Kind.choices))
+    flag_kind = forms.ChoiceField(label=_("Live flag"), required=False,
+                                  choices=ANY_FLAG_OR_SEVERITY + list(Flag.Kind.choices))
     watch = forms.ChoiceField(label=_("Early signs"), required=False,
                               choices=ANY + [("1", _("On watch"))])
     score_min = forms.IntegerField(label=_("Score from"), required=False, min_value=0, max_value=100)
@@ -64,7 +68,8 @@ class FlagFilterForm(forms.Form):
         ("attention", _("Needing attention")), ("snoozed", _("Snoozed")), ("live", _("All live flags")),
         ("closed", _("Resolved or dismissed"))])
     kind = forms.ChoiceField(label=_("Kind"), required=False, choices=ANY + list(Flag.Kind.choices))
-    severity = forms.ChoiceField(label=_("Severity"), required=False, choices=ANY + list(Flag.Severity.choices))
+    severity = forms.ChoiceField(label=_("Severity"), required=False,
+                                 choices=ANY_FLAG_OR_SEVERITY + list(Flag.Severity.choices))
     owner = forms.ChoiceField(label=_("Owner"), required=False)
     # Set by the portfolio table's flag count: one engagement's flags.
     engagement = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)

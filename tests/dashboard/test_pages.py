@@ -435,3 +435,19 @@ def test_sorting_by_state_puts_transactional_first(client, manager):
     assert header["url"] == "?sort=-state"
     rows = client.get(reverse("dashboard:home") + header["url"]).context["page"].object_list
     assert [row.title for row in rows] == ["Vendor", "Deep"]
+
+
+def test_french_filters_agree_any_with_each_label(client, manager):
+    client.force_login(manager)
+    client.cookies["django_language"] = "fr"
+    page = client.get(reverse("dashboard:flags"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+
+    def first_option(name):
+        select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', page, re.S).group(1)
+        return re.search(r"<option[^>]*>([^<]*)</option>", select).group(1)
+
+    # « Gravité : Toutes », « Type : Tous », « Responsable : Tous ».
+    assert (first_option("severity"), first_option("kind"), first_option("owner")) == ("Toutes", "Tous", "Tous")
+    portfolio = client.get(reverse("dashboard:home"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    flag_select = re.search(r'<select name="flag_kind"[^>]*>(.*?)</select>', portfolio, re.S).group(1)
+    assert re.search(r"<option[^>]*>([^<]*)</option>", flag_select).group(1) == "Toutes"  # « Alerte active »
