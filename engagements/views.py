@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 import access
+from accounts.models import Role, role_of
 from calendars import views as calendar_views
 from engagements import selectors, services
 from engagements.forms import (
@@ -30,6 +31,7 @@ from engagements.forms import (
     PlannedBreakForm,
     SessionForm,
     add_service_errors,
+    assignable_owners,
     use_loaded_choices,
 )
 from engagements.markdown import MAX_RENDERED_CHARS, render_markdown
@@ -157,6 +159,18 @@ def _cacheable_session_fields(form: SessionForm) -> dict:
             "session_fields_swap": (field.widget.format_value(_START_MARK), start)}
 
 
+def _flags_context(request, engagement: Engagement) -> dict:
+    """The open flags, each with its card's fragment-cache key (``selectors.flag_card_content``)."""
+    flags = selectors.engagement_flags(user=request.user, engagement=engagement)
+    for flag in flags:
+        flag.card_content = selectors.flag_card_content(flag)
+    # A manager's cards carry the owner menu: its people are part of the key (read once, as the menu
+    # was); a consultant's cards have no menu.
+    owners = list(assignable_owners()) if flags and role_of(request.user) == Role.MANAGER else []
+    return {"flags": flags, "assignable_owners": owners or None,
+            "flag_card_context": (tuple((person.pk, str(person)) for person in owners), timezone.localdate())}
+
+
 @login_required
 def detail(request, pk):
     """One engagement: header, timeline, milestones board, KPIs, health card and open flags."""
@@ -171,7 +185,7 @@ def detail(request, pk):
         "kpis": selectors.engagement_kpis(user=request.user, engagement=engagement) if engagement.kpi_count else [],
         "health": health,
         "health_history": health_history,
-        "flags": selectors.engagement_flags(user=request.user, engagement=engagement),
+        **_flags_context(request, engagement),
         **_breaks_context(request, engagement),
         "audit_trail": selectors.engagement_audit_trail(user=request.user, engagement=engagement),
         "is_closed": engagement.status == Engagement.Status.CLOSED,

@@ -10,6 +10,7 @@ import time_machine
 from django.core.cache import caches
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from clients.models import Contact
@@ -77,3 +78,22 @@ def test_the_log_forms_start_is_the_current_minute_on_every_visit(client, consul
     with time_machine.travel(dt.datetime(2026, 3, 10, 9, 47, tzinfo=dt.UTC), tick=False):
         html = page(client, engagement)  # the fields come from the cache this time
         assert 'value="2026-03-10T09:47"' in html and "1901-01-01" not in html
+
+
+def test_flag_cards_show_changes_made_behind_the_applications_back(client, consultant, manager, engagement):
+    from health.models import Flag, FlagEvent
+
+    flag = factories.FlagFactory(engagement=engagement)
+    client.force_login(consultant)
+    first = page(client, engagement)
+    assert "Acknowledge</button>" in first and "Nadia Newcomer" not in first
+    Flag.objects.filter(pk=flag.pk).update(status=Flag.Status.ACKNOWLEDGED)
+    FlagEvent.objects.create(flag=flag, created_at=timezone.now(), actor=consultant,
+                             action=FlagEvent.Action.NOTE, note="Spoke to the sponsor")
+    second = page(client, engagement)
+    assert "Acknowledge</button>" not in second and "Spoke to the sponsor" in second
+    # A manager's card has the owner menu, with whoever joined since.
+    client.force_login(manager)
+    assert "Assign</button>" in page(client, engagement)
+    factories.ConsultantFactory(full_name="Nadia Newcomer")
+    assert "Nadia Newcomer" in page(client, engagement)
