@@ -501,15 +501,28 @@
     });
   }
 
+  // Chart.js itself comes from the script tag's data-chart-src, when a chart nears the screen (rapport.js).
+  var chartSrc = document.currentScript && document.currentScript.getAttribute("data-chart-src");
+
+  function whenVisible(id, draw) {
+    var canvas = document.getElementById(id);
+    if (canvas && !canvas.dataset.drawn && chartSrc && window.rapportChart) window.rapportChart(canvas, chartSrc, draw);
+  }
+
+  function charts() {
+    whenVisible("relationship-map", drawMap);
+    whenVisible("score-distribution", drawTrends);
+    whenVisible("consultative-share", drawTrends);
+  }
+
   function init() {
-    drawMap();
-    drawTrends();
+    charts();
     scrollCues();
   }
 
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:afterSettle", function (event) {
-    drawTrends();
+    charts();
     scrollCues();
     closedCardsLeave();
   });

@@ -79,4 +79,34 @@
     if (!focus.hasAttribute("tabindex")) focus.setAttribute("tabindex", "-1");
     focus.focus({preventScroll: false});
   });
+
+  // Charts (workspace.js, dashboard.js): Chart.js loads only once a chart is about to scroll into
+  // view, and each chart is drawn in a task of its own, so the page is usable before any is drawn
+  // and a phone that never scrolls to a chart never pays for it.
+  var chartWaiting = [];
+  function withChartJs(src, then) {
+    if (window.Chart) { window.setTimeout(then, 0); return; }
+    chartWaiting.push(then);
+    if (chartWaiting.length > 1) return;  // already loading
+    var script = document.createElement("script");
+    script.src = src;
+    script.onload = function () {
+      var waiting = chartWaiting;
+      chartWaiting = [];
+      waiting.forEach(function (draw) { window.setTimeout(draw, 0); });
+    };
+    document.head.appendChild(script);
+  }
+  window.rapportChart = function (canvas, src, draw) {
+    if (!canvas || canvas.hasAttribute("data-chart-pending")) return;
+    canvas.setAttribute("data-chart-pending", "");
+    var go = function () { withChartJs(src, function () { if (document.contains(canvas)) draw(canvas); }); };
+    if (!("IntersectionObserver" in window)) { go(); return; }
+    var observer = new IntersectionObserver(function (entries) {
+      if (!entries.some(function (entry) { return entry.isIntersecting; })) return;
+      observer.disconnect();
+      go();
+    }, {rootMargin: "200px 0px"});
+    observer.observe(canvas);
+  };
 })();

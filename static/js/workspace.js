@@ -58,15 +58,22 @@
     });
   }
 
+  // Chart.js itself comes from the script tag's data-chart-src, when a chart nears the screen (rapport.js).
+  var chartSrc = document.currentScript && document.currentScript.getAttribute("data-chart-src");
+
+  function draw(canvas) {
+    if (canvas.getAttribute("data-drawn")) { return; }
+    var data = readData(canvas);
+    if (!data) { return; }
+    canvas.setAttribute("data-drawn", "1");
+    if (canvas.getAttribute("data-chart") === "health") { healthChart(canvas, data); }
+    else { kpiChart(canvas, data); }
+  }
+
   function drawCharts(root) {
-    if (!window.Chart) { return; }
+    if (!chartSrc || !window.rapportChart) { return; }
     (root || document).querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
-      if (canvas.getAttribute("data-drawn")) { return; }
-      var data = readData(canvas);
-      if (!data) { return; }
-      canvas.setAttribute("data-drawn", "1");
-      if (canvas.getAttribute("data-chart") === "health") { healthChart(canvas, data); }
-      else { kpiChart(canvas, data); }
+      if (!canvas.getAttribute("data-drawn")) { window.rapportChart(canvas, chartSrc, draw); }
     });
   }
 

@@ -124,6 +124,19 @@ def login():
     return _login
 
 
+def _reveal_charts(page):
+    """Scroll down the page as a reader would, so that every chart, drawn only once it nears the
+    screen (static/js/rapport.js), is in the full-page picture; then back to the top."""
+    height = page.evaluate("document.documentElement.scrollHeight")
+    for top in range(0, height, 600):
+        page.evaluate(f"window.scrollTo(0, {top})")
+        page.wait_for_timeout(30)
+    # Each chart drawn, or hidden (no box: a folded section's).
+    page.wait_for_function("[...document.querySelectorAll('canvas[data-chart-pending]')]"
+                           ".every(canvas => canvas.dataset.drawn || !canvas.getClientRects().length)")
+    page.evaluate("window.scrollTo(0, 0)")
+
+
 @pytest.fixture
 def screenshot():
     """``screenshot(page, "name", widths=(1280, 390))`` saves docs/screenshots/name-<width>.png.
@@ -139,6 +152,7 @@ def screenshot():
         for width in widths:
             page.set_viewport_size({"width": width, "height": 900})
             page.wait_for_timeout(150)
+            _reveal_charts(page)
             page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=full_page)
         page.set_viewport_size(original)
 

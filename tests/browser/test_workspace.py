@@ -100,6 +100,24 @@ def test_create_a_milestone_and_move_it_to_done(page, login, consultant, engagem
     expect(page.locator(f"#milestone-{milestone.pk} .ws-comment-list em")).to_have_text("client's")
 
 
+def test_chart_js_loads_only_when_a_chart_nears_the_screen(page, login, consultant, engagement):
+    kpi = factories.KPIFactory(engagement=engagement, name="Cost to serve")
+    factories.KPIMeasurementFactory.create_batch(3, kpi=kpi)
+    factories.HealthSnapshotFactory(engagement=engagement, date=TODAY - dt.timedelta(days=30), score=70)
+    factories.HealthSnapshotFactory(engagement=engagement, score=72)
+    page.set_viewport_size({"width": 390, "height": 700})
+    login(page, consultant)
+    page.goto(f"/engagements/{engagement.pk}/")
+    expect(page.locator("#health .score-number")).to_be_visible()
+    sparkline = page.locator("canvas[data-chart='kpi']")
+    page.wait_for_timeout(300)
+    assert sparkline.get_attribute("data-drawn") is None  # far below: not drawn yet
+    sparkline.scroll_into_view_if_needed()
+    expect(sparkline).to_have_attribute("data-drawn", "1")
+    assert page.evaluate("typeof window.Chart") == "function"
+    assert page.locator("script[src*='/vendor/chart-']").count() == 1  # loaded once, for every chart
+
+
 def test_read_the_health_card_and_acknowledge_a_flag(page, login, consultant, engagement):
     components = {"depth": {"value": 0.35, "weight": 0.3, "share": 0.6, "points": 21.0,
                             "evidence": {"consultative_minutes": 210, "minutes": 600}}}
@@ -117,6 +135,7 @@ def test_read_the_health_card_and_acknowledge_a_flag(page, login, consultant, en
     expect(card).to_contain_text("Transactional")
     expect(card).to_contain_text("Depth: consultative share of session time")
     expect(card).to_contain_text("Consultative minutes 210")
+    page.locator("#health-chart").scroll_into_view_if_needed()  # charts are drawn as they near the screen
     expect(page.locator("#health-chart")).to_have_attribute("data-drawn", "1")
     flag = page.locator(".flag-card")
     expect(flag).to_contain_text("Drift to transactional")
@@ -240,6 +259,7 @@ def test_demo_pages_at_desktop_and_phone_widths(page, live_server, demo, login, 
     screenshot(page, "home", widths=(1280, 390))
     page.get_by_role("link", name=re.compile("Brand positioning")).click()
     expect(page.locator("#health .score-number")).to_be_visible()
+    page.locator("#health-chart").scroll_into_view_if_needed()  # charts are drawn as they near the screen
     expect(page.locator("#health-chart")).to_have_attribute("data-drawn", "1")
     screenshot(page, "engagement", widths=(1280, 390))
     page.locator("a.nav-cta").click()  # the "Log a session" button in the navigation

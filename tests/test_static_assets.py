@@ -1,0 +1,39 @@
+"""What a browser downloads before it can show a page: no chart library up front, and static files
+served compressed in production."""
+
+import pytest
+from django.urls import reverse
+
+from tests import factories
+from tests.ops.test_deploy_settings import PRODUCTION_ENV, _run
+
+pytestmark = pytest.mark.django_db
+
+CHART_JS = "vendor/chart-4.6.1.umd.min.js"  # the version is in the name: a new one is a new URL
+
+
+def test_the_engagement_page_loads_chart_js_only_when_a_chart_nears_the_screen(client, consultant, engagement):
+    kpi = factories.KPIFactory(engagement=engagement)
+    factories.KPIMeasurementFactory.create_batch(3, kpi=kpi)
+    client.force_login(consultant)
+    content = client.get(reverse("engagements:detail", args=[engagement.pk])).content.decode()
+    assert f'<script src="/static/{CHART_JS}"' not in content
+    assert f'data-chart-src="/static/{CHART_JS}" defer' in content  # workspace.js fetches it (rapport.js)
+
+
+@pytest.mark.parametrize("name", ["dashboard:home", "dashboard:trends"])
+def test_the_dashboard_loads_chart_js_only_when_a_chart_nears_the_screen(client, manager, name):
+    client.force_login(manager)
+    content = client.get(reverse(name)).content.decode()
+    assert f'<script src="/static/{CHART_JS}"' not in content
+    assert f'data-chart-src="/static/{CHART_JS}" defer' in content
+
+
+def test_production_serves_hashed_compressed_static_files():
+    code = ("import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup(); "
+            "from django.conf import settings as s; print(s.STORAGES['staticfiles']['BACKEND'])")
+    result = _run(["-c", code], PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    # A gzip copy next to each hashed file (and Brotli with the brotli package), served by WhiteNoise with
+    # far-future caching headers.
+    assert result.stdout.strip() == "whitenoise.storage.CompressedManifestStaticFilesStorage"
