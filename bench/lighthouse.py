@@ -1,8 +1,9 @@
 """Lighthouse (npm) on the pages people open most, as a phone sees them (Lighthouse's default,
 mobile preset): the login page, an engagement page, the portal's home and the manager's dashboard.
 
-Runs Rapport as in production (DEBUG off, collected and compressed static files, gunicorn) on a
-throw-away SQLite database with the demo data, signs each person in through the login form,
+Runs Rapport as in production (DEBUG off, collected and compressed static files, gunicorn, and the
+HTML compressed as Caddy does in front of it: bench/lighthouse_settings.py) on a throw-away SQLite
+database with the demo data, signs each person in through the login form,
 and prints the four scores of each page: performance, accessibility, best practices, SEO.
 
     npm install --prefix bench/node lighthouse@12.8.2     # once
@@ -54,6 +55,7 @@ def _environment(folder: Path) -> dict:
         "DJANGO_SECURE_SSL_REDIRECT": "0", "DJANGO_SECURE_COOKIES": "0", "DJANGO_HSTS_SECONDS": "0",
         "MFA_REQUIRED_FOR_MANAGERS": "0", "LOG_LEVEL": "WARNING",
         "MFA_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),  # a Fernet key
+        "DJANGO_SETTINGS_MODULE": "bench.lighthouse_settings",
     })
     env.pop("REDIS_URL", None)
     return env
