@@ -140,6 +140,7 @@ INSTALLED_APPS = [
     "engagements",
     "feedback",
     "health",
+    "workspace",
     "portal",
     "dashboard",
     "calendars",
@@ -389,7 +390,7 @@ if CACHE_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Rendered cards keyed on a hash of everything they show (engagements.templatetags.workspace
+# Rendered cards keyed on a hash of everything they show (workspace.templatetags.workspace
 # .content_cached): never stale, so each process keeps its own, in memory, without a network trip.
 CACHES["fragments"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments",
                        "OPTIONS": {"MAX_ENTRIES": 5000}}

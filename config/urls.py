@@ -13,7 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("api.urls")),
     path("portal/", include("portal.urls")),
-    path("engagements/", include("engagements.urls")),
+    path("engagements/", include("workspace.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("calendar/", include("calendars.urls")),
 ]

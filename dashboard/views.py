@@ -21,11 +21,11 @@ import access
 from config.spreadsheets import csv_row, number_cell
 from dashboard import caching, selectors
 from dashboard.forms import FlagFilterForm, PortfolioFilterForm
-from engagements.selectors import flag_card_content
 from health.conf import health_config
 from health.models import Flag, Mode, State
+from health.selectors import flag_card_content
 
-FLAG_CARD = "engagements/_flag_card.html"
+FLAG_CARD = "workspace/_flag_card.html"
 TRENDS_CACHE_SECONDS = 15 * 60
 
 

@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterable, Sequence
 
 from django.db import connection
-from django.db.models import Case, IntegerField, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models import Case, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from clients.models import Contact, SponsorPeriod
@@ -25,7 +25,7 @@ from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, Miles
 from feedback.models import FeedbackResponse
 from health import scoring
 from health.conf import health_config
-from health.models import Flag, HealthSnapshot
+from health.models import Flag, FlagEvent, HealthSnapshot
 
 
 def day_start(day: dt.date) -> dt.datetime:
@@ -402,3 +402,25 @@ def live_flags(*, engagement_ids: Iterable[int] | None = None) -> QuerySet:
             .annotate(severity_rank=Case(*[When(severity=k, then=Value(v)) for k, v in severity_order.items()],
                                          output_field=IntegerField()))
             .order_by("severity_rank", "raised_on", "id"))
+
+
+# --- The flag card (workspace/_flag_card.html), on the engagement page and in the manager's flag queue ---
+
+def flag_cards(flags: QuerySet) -> QuerySet:
+    """Load what ``workspace/_flag_card.html`` shows: engagement and client, owner, events and actors."""
+    severity_rank = Case(When(severity=Flag.Severity.HIGH, then=Value(0)),
+                         When(severity=Flag.Severity.MEDIUM, then=Value(1)), default=Value(2),
+                         output_field=IntegerField())
+    return (flags.select_related("engagement__client", "owner", "resolved_by")
+            .prefetch_related(Prefetch("events", queryset=FlagEvent.objects.select_related("actor")))
+            .annotate(severity_rank=severity_rank).order_by("severity_rank", "raised_on", "id"))
+
+
+def flag_card_content(flag: Flag) -> tuple:
+    """Every value ``workspace/_flag_card.html`` shows of a flag and its history (its fragment-cache
+    key; engagement, client, owner and events with their actors already loaded)."""
+    return (flag.pk, flag.kind, flag.severity, flag.status, flag.snoozed_until, flag.evidence, flag.raised_on,
+            flag.engagement_id, flag.engagement.client.name, flag.engagement.title, flag.owner_id,
+            str(flag.owner) if flag.owner else None, flag.resolution_note, flag.action_plan, flag.episode_ended_on,
+            tuple((event.pk, event.action, event.created_at, str(event.actor) if event.actor else None, event.note,
+                   event.until) for event in flag.events.all()))

@@ -138,7 +138,7 @@ def test_every_model_is_covered():
     labels = {model._meta.label for app in ("accounts", "clients", "engagements", "feedback")
               for model in apps.get_app_config(app).get_models()}
     # Audit-trail copies (django-simple-history) are read only by managers, through
-    # engagements.selectors.engagement_audit_trail, which tests/engagements/test_audit_trail.py covers.
+    # workspace.selectors.engagement_audit_trail, which tests/engagements/test_audit_trail.py covers.
     labels = {label for label in labels if not label.split(".")[1].startswith("Historical")}
     uncovered = labels - set(SCOPES) - set(NOT_SCOPED_HERE)
     assert not uncovered, f"Decide who may read {sorted(uncovered)} in access/ and add rows here"

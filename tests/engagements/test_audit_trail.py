@@ -46,7 +46,7 @@ def test_managers_see_the_changes_on_the_engagement_page_and_consultants_do_not(
 
 def test_the_trail_costs_four_queries_whatever_its_length(manager, consultant, engagement,
                                                           django_assert_num_queries):
-    from engagements.selectors import engagement_audit_trail
+    from workspace.selectors import engagement_audit_trail
 
     for index in range(30):
         factories.MilestoneFactory(engagement=engagement, title=f"M{index}")

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
-from engagements.selectors import flag_cards
 from health.models import Flag, FlagEvent
+from health.selectors import flag_cards
 from health.services import flag_assign, flag_resolve, flag_snooze
 from tests import factories
 from tests.health import histories
@@ -64,7 +64,7 @@ def card(flag, user, language: str = "en") -> str:
     request = RequestFactory().get("/")
     request.user = user
     with translation.override(language):
-        return render_to_string("engagements/_flag_card.html",
+        return render_to_string("workspace/_flag_card.html",
                                 {"flag": flag_cards(Flag.objects.filter(pk=flag.pk)).get(), "request": request,
                                  "user_role": user.role})
 

@@ -1,4 +1,4 @@
-from engagements.markdown import render_markdown
+from workspace.markdown import render_markdown
 
 
 def test_markdown_is_rendered():

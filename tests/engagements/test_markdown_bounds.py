@@ -6,11 +6,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from engagements import markdown
-from engagements.markdown import render_markdown
 from engagements.models import Milestone, Session
 from engagements.services import milestone_create
 from tests import factories
+from workspace import markdown
+from workspace.markdown import render_markdown
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from engagements.selectors import flag_cards
 from health.models import Flag, FlagEvent
+from health.selectors import flag_cards
 from health.services import flag_note_add
 from tests import factories
 
@@ -129,7 +129,7 @@ def test_the_card_renders_alone_with_only_the_flag_and_the_user(manager, engagem
     request.user = manager
     with django_assert_max_num_queries(3):  # flags, events, assignable owners (once per request)
         flags = list(flag_cards(Flag.objects.all()))
-        html = "".join(render_to_string("engagements/_flag_card.html",
+        html = "".join(render_to_string("workspace/_flag_card.html",
                                         {"flag": f, "user_role": "manager", "request": request}) for f in flags)
     assert html.count("Looked into it") == 4 and "Snooze" in html
 

@@ -1,5 +1,5 @@
 """The consultant workspace: my engagements, one engagement's page, logging and editing a session,
-milestones, closing an engagement. Views are thin: reads come from ``engagements.selectors``
+milestones, closing an engagement. Views are thin: reads come from ``workspace.selectors``
 (scoped through ``access``), writes go through ``engagements.services``."""
 
 from __future__ import annotations
@@ -23,8 +23,12 @@ from django.views.decorators.http import require_POST
 import access
 from accounts.models import Role, role_of
 from calendars import views as calendar_views
-from engagements import selectors, services
-from engagements.forms import (
+from engagements import services
+from engagements.models import Engagement, Milestone, Session
+from feedback import services as feedback_services
+from health.selectors import flag_card_content
+from workspace import selectors
+from workspace.forms import (
     CloseForm,
     CommentForm,
     MilestoneForm,
@@ -34,9 +38,7 @@ from engagements.forms import (
     assignable_owners,
     use_loaded_choices,
 )
-from engagements.markdown import MAX_RENDERED_CHARS, render_markdown
-from engagements.models import Engagement, Milestone, Session
-from feedback import services as feedback_services
+from workspace.markdown import MAX_RENDERED_CHARS, render_markdown
 
 HOME_PAGE_SIZE = 50
 TIMELINE_PAGE_SIZE = 10
@@ -75,7 +77,7 @@ def home(request):
                     ("last_session", _("Last session, most recent first")),
                     ("-last_session", _("Last session, longest ago first")), ("-flags", _("Most open flags")),
                     ("status", _("Status"))]
-    return render(request, "engagements/home.html", {
+    return render(request, "workspace/home.html", {
         **calendar_views.home_context(request),
         "sort_choices": sort_choices,
         "page": page, "engagements": page.object_list, "columns": columns, "sort": sort,
@@ -160,10 +162,10 @@ def _cacheable_session_fields(form: SessionForm) -> dict:
 
 
 def _flags_context(request, engagement: Engagement) -> dict:
-    """The open flags, each with its card's fragment-cache key (``selectors.flag_card_content``)."""
+    """The open flags, each with its card's fragment-cache key (``health.selectors.flag_card_content``)."""
     flags = selectors.engagement_flags(user=request.user, engagement=engagement)
     for flag in flags:
-        flag.card_content = selectors.flag_card_content(flag)
+        flag.card_content = flag_card_content(flag)
     # A manager's cards carry the owner menu: its people are part of the key (read once, as the menu
     # was); a consultant's cards have no menu.
     owners = list(assignable_owners()) if flags and role_of(request.user) == Role.MANAGER else []
@@ -196,7 +198,7 @@ def detail(request, pk):
         context["session_form"] = _session_form_for(request, engagement, fixed=True,
                                                     shown=context["sessions_page"].object_list)
         context.update(_cacheable_session_fields(context["session_form"]))
-    return render(request, "engagements/detail.html", context)
+    return render(request, "workspace/detail.html", context)
 
 
 @login_required
@@ -207,7 +209,7 @@ def timeline(request, pk):
     if not request.htmx:
         query = request.GET.urlencode()
         return redirect(reverse("engagements:detail", args=[pk]) + (f"?{query}" if query else "") + "#timeline")
-    template = "engagements/_timeline_page.html" if request.GET.get("page") else "engagements/_timeline.html"
+    template = "workspace/_timeline_page.html" if request.GET.get("page") else "workspace/_timeline.html"
     return render(request, template, _timeline_context(request, engagement))
 
 
@@ -259,9 +261,9 @@ def session_new(request):
     context = {"form": form, "engagement": engagement, "fixed": fixed,
                "recent": _recent_sessions(request, engagement)}
     if request.htmx:
-        template = "engagements/_session_form.html" if fixed else "engagements/_log_session_panel.html"
+        template = "workspace/_session_form.html" if fixed else "workspace/_log_session_panel.html"
         return render(request, template, context)
-    return render(request, "engagements/session_new.html", context)
+    return render(request, "workspace/session_new.html", context)
 
 
 def _recent_sessions(request, engagement: Engagement | None):
@@ -278,7 +280,7 @@ def _session_logged(request, session: Session, *, fixed: bool):
     session = selectors.session_timeline(user=request.user, engagement=engagement).get(pk=session.pk)
     form = _session_form_for(request, engagement, fixed=fixed)
     recent = _recent_sessions(request, engagement)
-    return render(request, "engagements/_session_logged.html", {
+    return render(request, "workspace/_session_logged.html", {
         "form": form, "engagement": engagement, "fixed": fixed, "session": session, "just_logged": True,
         "new_session_id": session.pk, "recent": recent,
         # The "no session yet" line exists only on an empty timeline; asking htmx to delete it
@@ -317,7 +319,7 @@ def session_edit(request, pk):
                 return redirect(reverse("engagements:detail", args=[engagement.pk]) + f"#session-{session.pk}")
     else:
         form = SessionForm(user=request.user, session=session, initial=SessionForm.initial_from(session))
-    return render(request, "engagements/session_edit.html",
+    return render(request, "workspace/session_edit.html",
                   {"engagement": engagement, "session": session, "form": form, "conflict": conflict})
 
 
@@ -344,7 +346,7 @@ def _board_response(request, engagement: Engagement, **kwargs):
         if kwargs.get("board_error"):
             messages.error(request, kwargs["board_error"])
         return redirect(reverse("engagements:detail", args=[engagement.pk]) + "#milestones")
-    return render(request, "engagements/_milestones.html", _board_context(request, engagement, **kwargs))
+    return render(request, "workspace/_milestones.html", _board_context(request, engagement, **kwargs))
 
 
 def _open_engagement_or_404(request, pk) -> Engagement:
@@ -378,13 +380,13 @@ def milestone_create(request, pk):
             if not request.htmx:
                 messages.success(request, _("Milestone added."))
                 return _board_response(request, engagement)
-            return render(request, "engagements/_milestones.html",
+            return render(request, "workspace/_milestones.html",
                           _board_context(request, engagement) | {"board_done": _("Milestone added."),
                                                                  "new_milestone_id": milestone.pk})
     if not request.htmx:
-        return render(request, "engagements/milestone_edit.html",
+        return render(request, "workspace/milestone_edit.html",
                       {"engagement": engagement, "form": form, "creating": True})
-    return render(request, "engagements/_milestones.html",
+    return render(request, "workspace/_milestones.html",
                   _board_context(request, engagement, form=form) | {"form_open": True})
 
 
@@ -411,7 +413,7 @@ def milestone_edit(request, pk):
                 return redirect(reverse("engagements:detail", args=[engagement.pk]) + f"#milestone-{milestone.pk}")
     else:
         form = MilestoneForm(user=request.user, engagement=engagement, initial=MilestoneForm.initial_from(milestone))
-    return render(request, "engagements/milestone_edit.html",
+    return render(request, "workspace/milestone_edit.html",
                   {"engagement": engagement, "milestone": milestone, "form": form, "conflict": conflict})
 
 
@@ -529,7 +531,7 @@ def milestone_comment(request, pk):
     engagement = selectors.workspace_engagement(user=request.user, pk=milestone.engagement_id)
     milestone = selectors.engagement_milestones(user=request.user, engagement=engagement).get(pk=milestone.pk)
     selectors.milestone_board([milestone])  # sets is_late
-    return render(request, "engagements/_milestone_card.html", {
+    return render(request, "workspace/_milestone_card.html", {
         "milestone": milestone, "engagement": engagement, "comment_form": form, "comments_open": True,
         "can_edit": True})
 
@@ -550,10 +552,10 @@ def _breaks_response(request, engagement: Engagement, *, form: PlannedBreakForm 
                      error: str = ""):
     """The section again (HTMX); without HTMX, back to the page, or the form page to correct the input."""
     if request.htmx:
-        return render(request, "engagements/_planned_breaks.html",
+        return render(request, "workspace/_planned_breaks.html",
                       _breaks_context(request, engagement, form=form, done=done, error=error))
     if form is not None and form.errors:
-        return render(request, "engagements/planned_break_new.html", {"engagement": engagement, "form": form})
+        return render(request, "workspace/planned_break_new.html", {"engagement": engagement, "form": form})
     if error:
         messages.error(request, error)
     elif done:
@@ -567,7 +569,7 @@ def planned_break_create(request, pk):
     _firm_staff_or_404(request)
     engagement = _open_engagement_or_404(request, pk)
     if request.method != "POST":
-        return render(request, "engagements/planned_break_new.html",
+        return render(request, "workspace/planned_break_new.html",
                       {"engagement": engagement, "form": PlannedBreakForm()})
     form = PlannedBreakForm(request.POST)
     if form.is_valid():
@@ -589,7 +591,7 @@ def planned_break_delete(request, pk):
                                    .exclude(engagement__status=Engagement.Status.CLOSED), pk, user=request.user)
     engagement = selectors.workspace_engagement(user=request.user, pk=planned_break.engagement_id)
     if request.method != "POST":
-        return render(request, "engagements/planned_break_delete.html",
+        return render(request, "workspace/planned_break_delete.html",
                       {"engagement": engagement, "planned_break": planned_break})
     try:
         services.planned_break_delete(planned_break=planned_break, user=request.user)
@@ -629,4 +631,4 @@ def close(request, pk):
             "end": timezone.localdate(),
             "feedback_from": [engagement.sponsor.pk] if engagement.sponsor else [],
         })
-    return render(request, "engagements/close.html", {"engagement": engagement, "form": form})
+    return render(request, "workspace/close.html", {"engagement": engagement, "form": form})

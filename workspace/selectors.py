@@ -7,17 +7,13 @@ from dataclasses import dataclass
 
 from django.db.models import (
     Aggregate,
-    Case,
     CharField,
     Count,
-    IntegerField,
     Max,
     OuterRef,
     Prefetch,
     QuerySet,
     Subquery,
-    Value,
-    When,
 )
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import formats, timezone
@@ -27,9 +23,9 @@ import access
 from accounts.models import User
 from clients.models import Contact
 from engagements.models import KPI, Engagement, KPIMeasurement, Milestone, MilestoneComment, PlannedBreak, Session
-from health.models import Flag, FlagEvent
+from health.models import Flag
 from health.scoring import explain
-from health.selectors import latest_snapshots, score_trend
+from health.selectors import flag_cards, latest_snapshots, score_trend
 
 # --- The consultant workspace ---------------------------------------------------------------------
 
@@ -165,7 +161,7 @@ def timeline_rows(sessions: QuerySet[Session], *, contacts: list[Contact]) -> li
 
 
 def session_card_content(session: Session, attendees: list[Contact]) -> tuple:
-    """Every value ``engagements/_session_item.html`` shows of a session (its fragment-cache key)."""
+    """Every value ``workspace/_session_item.html`` shows of a session (its fragment-cache key)."""
     return (session.pk, session.start, session.focus, session.channel, session.duration_minutes,
             session.initiated_by, session.advice_requested, session.shared_with_client, session.notes,
             session.next_steps, str(session.logged_by) if session.logged_by else None,
@@ -173,7 +169,7 @@ def session_card_content(session: Session, attendees: list[Contact]) -> tuple:
 
 
 def milestone_card_content(milestone: Milestone) -> tuple:
-    """Every value ``engagements/_milestone_card.html`` shows of a milestone and its comments (its
+    """Every value ``workspace/_milestone_card.html`` shows of a milestone and its comments (its
     fragment-cache key; the comments are already loaded)."""
     return (milestone.pk, milestone.version, milestone.title, milestone.description, milestone.phase,
             milestone.status, milestone.due_date, milestone.is_late, milestone.proposed_by,
@@ -183,16 +179,6 @@ def milestone_card_content(milestone: Milestone) -> tuple:
             milestone.approval_requested,
             tuple((c.pk, str(c.author) if c.author else None, c.side, c.created_at, c.text)
                   for c in milestone.comments.all()))
-
-
-def flag_card_content(flag: Flag) -> tuple:
-    """Every value ``engagements/_flag_card.html`` shows of a flag and its history (its fragment-cache
-    key; engagement, client, owner and events with their actors already loaded)."""
-    return (flag.pk, flag.kind, flag.severity, flag.status, flag.snoozed_until, flag.evidence, flag.raised_on,
-            flag.engagement_id, flag.engagement.client.name, flag.engagement.title, flag.owner_id,
-            str(flag.owner) if flag.owner else None, flag.resolution_note, flag.action_plan, flag.episode_ended_on,
-            tuple((event.pk, event.action, event.created_at, str(event.actor) if event.actor else None, event.note,
-                   event.until) for event in flag.events.all()))
 
 
 def session_timeline(*, user: User, engagement: Engagement, focus: str = "") -> QuerySet[Session]:
@@ -354,16 +340,6 @@ def engagement_planned_breaks(*, user: User, engagement: Engagement, today: dt.d
 def engagement_flags(*, user: User, engagement: Engagement) -> list:
     """Live flags of the engagement, most severe first, with owner and history loaded."""
     return list(flag_cards(access.flags_for(user).filter(engagement=engagement, status__in=Flag.LIVE_STATUSES)))
-
-
-def flag_cards(flags: QuerySet) -> QuerySet:
-    """Load what ``engagements/_flag_card.html`` shows: engagement and client, owner, events and actors."""
-    severity_rank = Case(When(severity=Flag.Severity.HIGH, then=Value(0)),
-                         When(severity=Flag.Severity.MEDIUM, then=Value(1)), default=Value(2),
-                         output_field=IntegerField())
-    return (flags.select_related("engagement__client", "owner", "resolved_by")
-            .prefetch_related(Prefetch("events", queryset=FlagEvent.objects.select_related("actor")))
-            .annotate(severity_rank=severity_rank).order_by("severity_rank", "raised_on", "id"))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 from django.urls import path
 
-from engagements import flag_views, views
+from workspace import flag_views, views
 
+# The namespace names the pages' addresses (/engagements/…), which did not change when the pages left
+# the engagements app for this one: {% url "engagements:detail" pk %} as before.
 app_name = "engagements"
 
 urlpatterns = [

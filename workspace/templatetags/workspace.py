@@ -154,7 +154,7 @@ def score_level(score) -> str:
 @register.simple_tag(takes_context=True)
 def assignable_owners(context):
     """People a flag can be given to, read once per request however many flag cards the page shows."""
-    from engagements.forms import assignable_owners as owners_queryset
+    from workspace.forms import assignable_owners as owners_queryset
 
     if context.get("assignable_owners") is not None:  # the view read them already (the flag queue)
         return context["assignable_owners"]
@@ -230,7 +230,7 @@ def content_cached(context, template_name: str, content, *more, swap=None, **val
     """Include ``template_name`` as ``{% include %}`` would, from the fragment cache when the same
     content was rendered before.
 
-    The key is a hash of ``content`` (every value the card shows, built in engagements.selectors
+    The key is a hash of ``content`` (every value the card shows, built in workspace.selectors
     next to the query that reads them: ``card_content``), ``more`` (context values the template
     reads), the language and the time zone: a change to anything the card shows gives another key,
     so nothing needs invalidating and a stale card cannot be served. ``values`` are set in the

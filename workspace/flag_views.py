@@ -1,6 +1,6 @@
 """What people do with a health flag, from its card (engagement page, manager's flag queue).
 
-Every view answers a POST. With HTMX it returns the re-rendered card (``engagements/_flag_card.html``)
+Every view answers a POST. With HTMX it returns the re-rendered card (``workspace/_flag_card.html``)
 so the card updates in place; without, it goes back to the engagement page. Consultants on the
 engagement may acknowledge a flag and add notes; managers may also assign, snooze, resolve and
 dismiss. A flag outside the user's scope is a 404; an action beyond their role is a 403.
@@ -18,7 +18,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 import access
-from engagements.forms import (
+from health import services as health_services
+from health.models import Flag
+from health.selectors import flag_cards
+from workspace.forms import (
     FlagAssignForm,
     FlagDismissForm,
     FlagNoteForm,
@@ -26,9 +29,6 @@ from engagements.forms import (
     FlagSnoozeForm,
     add_service_errors,
 )
-from engagements.selectors import flag_cards
-from health import services as health_services
-from health.models import Flag
 
 
 def _flag_for(request, pk, *, manage: bool = False) -> Flag:
@@ -50,7 +50,7 @@ def _card(request, flag: Flag, *, form=None, action: str = "", done: str = ""):
             back = reverse("engagements:detail", args=[flag.engagement_id])
         return redirect(back + f"#flag-{flag.pk}")
     flag = flag_cards(access.flags_for(request.user)).get(pk=flag.pk)
-    return render(request, "engagements/_flag_card.html", {
+    return render(request, "workspace/_flag_card.html", {
         "flag": flag, "flag_form": form if form is not None and form.errors else None, "flag_action": action,
         "flag_done": done, "next": request.POST.get("next", "")})
 

@@ -3,14 +3,14 @@ from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 from django.utils.timezone import template_localtime
 
-from engagements.markdown import render_markdown
+from workspace.markdown import render_markdown
 
 register = template.Library()
 
 
 @register.filter(name="markdown")
 def markdown_filter(text):
-    """Render user-written Markdown, sanitised (see engagements.markdown)."""
+    """Render user-written Markdown, sanitised (see workspace.markdown)."""
     return mark_safe(render_markdown(text))  # noqa: S308  (sanitised by nh3 just above)
 
 
