@@ -2,8 +2,8 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
+from api import calendars as calendar_api
 from api import views
-from calendars import api as calendar_api
 
 app_name = "api"
 

@@ -50,6 +50,16 @@ class CalendarFeed(models.Model):
         return mask_url(self.url)
 
 
+class CalendarMeetingQuerySet(models.QuerySet):
+    def with_choices(self):
+        """With what a meeting to confirm shows: its engagement and session, its feed, the open
+        engagements it could belong to, its contacts and consultants (for the page and the API)."""
+        candidates = Engagement.objects.select_related("client").exclude(status=Engagement.Status.CLOSED)
+        return (self.select_related("engagement__client", "session", "feed")
+                .prefetch_related(models.Prefetch("candidate_engagements", queryset=candidates.order_by("title")),
+                                  "contacts", "consultants"))
+
+
 class CalendarMeeting(models.Model):
     """One occurrence of a calendar event with a client attendee: a meeting to confirm.
 
@@ -108,6 +118,8 @@ class CalendarMeeting(models.Model):
     cancellation_kept = models.BooleanField(default=False)
     created_at = models.DateTimeField(_("imported at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = CalendarMeetingQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("meeting to confirm")

@@ -15,5 +15,5 @@ urlpatterns = [
     path("portal/", include("portal.urls")),
     path("engagements/", include("workspace.urls")),
     path("dashboard/", include("dashboard.urls")),
-    path("calendar/", include("calendars.urls")),
+    path("calendar/", include("workspace.calendar_urls")),
 ]

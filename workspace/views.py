@@ -22,12 +22,11 @@ from django.views.decorators.http import require_POST
 
 import access
 from accounts.models import Role, role_of
-from calendars import views as calendar_views
 from engagements import services
 from engagements.models import Engagement, Milestone, Session
 from feedback import services as feedback_services
 from health.selectors import flag_card_content
-from workspace import selectors
+from workspace import calendar_views, selectors
 from workspace.forms import (
     CloseForm,
     CommentForm,

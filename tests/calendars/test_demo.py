@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import User
-from calendars import selectors
 from calendars.models import CalendarMeeting
+from workspace import calendar_selectors as selectors
 
 pytestmark = pytest.mark.django_db
 

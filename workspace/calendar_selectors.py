@@ -1,10 +1,11 @@
-"""Reads of the calendar import, scoped through access and eager-loaded for their pages."""
+"""Reads of the calendar page and inbox (calendars/ is their domain), scoped through access and
+eager-loaded."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 import access
@@ -15,14 +16,11 @@ State = CalendarMeeting.State
 
 
 def _loaded(qs: QuerySet[CalendarMeeting]) -> QuerySet[CalendarMeeting]:
-    candidates = Engagement.objects.select_related("client").exclude(status=Engagement.Status.CLOSED)
-    return (qs.select_related("engagement__client", "session", "feed")
-            .prefetch_related(Prefetch("candidate_engagements", queryset=candidates.order_by("title")),
-                              "contacts", "consultants"))
+    return qs.with_choices()
 
 
 def meetings_for(*, user) -> QuerySet[CalendarMeeting]:
-    """All the user's imported meetings (the API's list), eager-loaded."""
+    """All the user's imported meetings, eager-loaded."""
     return _loaded(access.calendar_meetings_for(user)).order_by("-start", "-id")
 
 

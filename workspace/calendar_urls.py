@@ -1,7 +1,9 @@
 from django.urls import path
 
-from calendars import views
+from workspace import calendar_views as views
 
+# The calendar page's addresses (/calendar/…) and names (calendars:page) did not change when its views
+# joined the consultant workspace; the calendar import itself (models, services, tasks) is calendars/.
 app_name = "calendars"
 
 urlpatterns = [

@@ -1,7 +1,7 @@
 """Pages of the calendar import: the calendar page (upload, subscriptions, the inbox of meetings to
 confirm, changes to review, ignored meetings) and the actions on meetings, also used by the inbox
-shown on the consultant's home and on each engagement. Reads from ``calendars.selectors``, writes
-through ``calendars.services``; every meeting and feed is looked up in the user's own scope (404)."""
+shown on the consultant's home and on each engagement. Reads from ``workspace.calendar_selectors``,
+writes through ``calendars.services``; every meeting and feed is looked up in the user's own scope (404)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 import access
-from calendars import selectors, services
+from calendars import services
 from calendars.models import CalendarMeeting
 from engagements.models import Engagement, Session, Side
+from workspace import calendar_selectors as selectors
 
 INBOX_PAGE_SIZE = 25
 HOME_INBOX_SIZE = 8

@@ -24,7 +24,7 @@ from api.permissions import FIRM_STAFF
 from api.schema import ErrorSerializer
 from api.serializers import ApiModelSerializer
 from api.views import ApiViewSet
-from calendars import selectors, services
+from calendars import services
 from calendars.models import CalendarFeed, CalendarMeeting
 from engagements.models import Session, Side
 
@@ -165,7 +165,7 @@ class CalendarMeetingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, A
              "restore": FIRM_STAFF, "apply_change": FIRM_STAFF, "keep_session": FIRM_STAFF}
 
     def get_queryset(self):
-        return selectors.meetings_for(user=self.request.user)
+        return access.calendar_meetings_for(self.request.user).with_choices().order_by("-start", "-id")
 
     def _answer(self, meeting):
         meeting = self.get_queryset().get(pk=meeting.pk)
