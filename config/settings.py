@@ -566,8 +566,8 @@ HEALTH = {
     "DRIFT_KPI_SET_WEIGHT": 1.5,
     "DRIFT_KPI_REPORT_WEIGHT": 0.7,
     "DRIFT_KPI_MISSED_WEIGHT": 0.15,
-    # Raise at RAISE_AT nats (the level that keeps false drift flags on healthy relationships
-    # under 0.1 per engagement-year in the evaluation, docs/health.md); keep a raised flag while
+    # Raise at RAISE_AT nats (about 0.05 false drift flags per engagement-year on the evaluation's
+    # healthy relationships, docs/health.md); keep a raised flag while
     # the evidence stays above CLEAR_AT or the consultative share of W stays under CLEAR_DEPTH;
     # put it on watch from WATCH_AT.
     "DRIFT_RAISE_AT": 6.5,

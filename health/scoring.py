@@ -411,8 +411,10 @@ def drift_evidence(f: EngagementFacts, windows: Windows, c: HealthConfig) -> Dri
     if run:
         for name, (attribute, given, hit, miss) in llr.items():
             asked = [session for session in run if given is None or session.readout == given]
+            if not asked:  # a sign asked of none of the run's sessions says nothing: not shown
+                continue
             hits = sum(1 for session in asked if getattr(session, attribute))
-            parts.append({"signal": name, "recent": round(hits / len(asked), 3) if asked else None,
+            parts.append({"signal": name, "recent": round(hits / len(asked), 3),
                           "before": before[name], "sessions": len(asked),
                           "evidence": round(hits * hit + (len(asked) - hits) * miss, 2)})
         parts.append({"signal": "duration", "unit": "minutes",

@@ -78,6 +78,10 @@ def test_a_run_of_short_read_outs_builds_evidence_session_by_session(config, win
     parts = {part["signal"]: part for part in weighed.parts}
     assert parts["readouts"]["recent"] == 1.0 and parts["readouts"]["evidence"] > 0
     assert parts["duration"]["recent"] == 30 and parts["duration"]["before"] == 75
+    # The label is weighed given the session was a read-out: among these four read-outs none was
+    # labelled consultative; the label among other sessions is asked of none of them, so not shown.
+    assert parts["mislabelled"]["recent"] == 0 and parts["mislabelled"]["sessions"] == 4
+    assert "focus" not in parts
 
 
 def test_optimistic_labels_do_not_hide_read_outs(config, windows):

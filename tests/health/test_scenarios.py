@@ -60,7 +60,7 @@ def test_new_cmo_turns_a_consultative_relationship_into_kpi_reviews():
     assert evidence["recent"]["readouts"] == evidence["recent"]["sessions"]
     assert evidence["score"] >= evidence["raise_at"]
     assert evidence["sponsor_change"]["new_sponsor"]["name"] == "Victor Hale"
-    assert {part["signal"] for part in evidence["parts"]} >= {"readouts", "focus", "advice", "sponsor_change"}
+    assert {part["signal"] for part in evidence["parts"]} >= {"readouts", "mislabelled", "advice", "sponsor_change"}
     assert evidence["window"] == [ago(89).isoformat(), AS_OF.isoformat()]
     change = Flag.objects.get(engagement=engagement, kind=Flag.Kind.SPONSOR_CHANGE).evidence["changes"]
     assert change == [{"on": ago(75).isoformat(), "previous_sponsor": {"id": old_sponsor.pk, "name": "Claire Dubois"},
