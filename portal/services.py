@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
+from accounts.services import user_credentials_revoke
 from clients.models import Contact
 from engagements import services as engagement_services
 from engagements.models import Engagement, Milestone, MilestoneComment, Session
@@ -116,6 +117,7 @@ def invitation_accept(*, invitation: Invitation, password: str) -> User:
         if not contact.active:
             raise ValidationError(str(LINK_PROBLEMS["invalid"]))
         user = contact.user
+        reopened = user is not None
         if user is None:
             if User.objects.filter(email__iexact=contact.email).exists():
                 raise ValidationError(_("Another account already uses %(email)s.") % {"email": contact.email})
@@ -124,6 +126,10 @@ def invitation_accept(*, invitation: Invitation, password: str) -> User:
         user.is_active = True
         user.full_clean(exclude=["password"])
         user.save()
+        if reopened:
+            # A new password, as after a reset: what was issued with the old one (API tokens, perhaps
+            # by whoever knew it) must not come back to life with the account.
+            user_credentials_revoke(user=user)
         if contact.user_id != user.pk:
             contact.user = user
             contact.save(update_fields=["user"])

@@ -6,10 +6,12 @@ import re
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from api.models import ApiToken
 from clients.services import contact_deactivate
 from feedback.models import FeedbackResponse
 from portal import services
@@ -100,6 +102,26 @@ def test_removing_access_after_acceptance_deactivates_the_user(client, invited):
     services.invitation_revoke(invitation=contact.portal_invitations.get())
     assert not User.objects.get(email="nina@acme.example").is_active
     assert client.get(reverse("portal:home")).status_code == 302
+
+
+def test_an_account_reopened_by_a_new_invitation_keeps_no_api_token_of_its_old_password(
+        client, invited, consultant, django_capture_on_commit_callbacks):
+    contact, link = invited
+    client.post(link, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    user = User.objects.get(email="nina@acme.example")
+    _, key = ApiToken.objects.issue(user=user, name="issued by whoever knew the old password")
+    services.invitation_revoke(invitation=contact.portal_invitations.get())
+    contact.refresh_from_db()
+    # Access given back later: a new invitation, a new password, the account active again.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.invitation_send(contact=contact, invited_by=consultant, base_url="https://rapport.example")
+    client.logout()
+    response = client.post(_link(mail.outbox[-1]), {"password1": "x" + NEW_PASSWORD, "password2": "x" + NEW_PASSWORD})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.is_active and user.check_password("x" + NEW_PASSWORD)
+    assert Client().get("/api/v1/engagements/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 401
+    assert not ApiToken.objects.filter(user=user).exists()
 
 
 def test_an_email_already_used_by_another_account_cannot_be_invited(engagement, consultant):
