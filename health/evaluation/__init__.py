@@ -4,6 +4,7 @@
   a seed; no database.
 - ``replay``: writes those events through the real services, day by day, and runs the nightly
   scoring after each replayed day.
+- ``rules_only``: the rules alone on facts a replay recorded (``--keep-facts``, ``--rules-only``).
 - ``metrics``: turns the labels and what the engine stored (flags, latest figures) into the
   measures of the issue's table, and checks its targets.
 - ``database``: the throwaway database the command runs in.

@@ -20,7 +20,7 @@ import datetime as dt
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from unittest import mock
 
@@ -57,6 +57,7 @@ class Outcome:
     algorithm_version: int
     counts: dict[str, int]
     seconds: float
+    engagement_ids: dict[str, int] = field(default_factory=dict)   # story key -> engagement id
 
 
 class _Clock:
@@ -251,5 +252,5 @@ def _outcome(ids: dict[str, int], first_night: dt.date, last_night: dt.date, bre
               "KPI values": KPIMeasurement.objects.filter(kpi__engagement_id__in=pks).count()}
     return Outcome(first_night=first_night, last_night=last_night, flags=flags, finals=finals, watch=watch,
                    breaks_marked=breaks_marked, algorithm_version=scoring.ALGORITHM_VERSION, counts=counts,
-                   seconds=seconds)
+                   seconds=seconds, engagement_ids=ids)
 
