@@ -106,3 +106,14 @@ def test_logging_writes_to_the_current_stdout_even_after_the_one_it_started_with
         sys.stdout = sys.__stdout__
     assert type(handler).__name__ == "StdoutHandler"
     assert "Logging error" not in capsys.readouterr().err
+
+
+def test_every_task_on_the_beat_schedule_is_one_a_worker_knows(settings):
+    """A task renamed or moved to another app must take its beat entry along: beat would otherwise
+    queue a name no worker runs, and the job would silently stop."""
+    from config.celery import app
+
+    app.loader.import_default_modules()  # each app's tasks.py, as a worker loads them
+    unknown = {entry: schedule["task"] for entry, schedule in settings.CELERY_BEAT_SCHEDULE.items()
+               if schedule["task"] not in app.tasks}
+    assert not unknown
