@@ -85,6 +85,8 @@ class Command(BaseCommand):
                 raise CommandError(str(error), returncode=2) from None
             where = "memory" if name == ":memory:" else name
             if keep_facts:
+                if len(nights) != days:  # the scoring read its facts some other way than selectors.health_facts
+                    raise CommandError(f"Recorded the facts of {len(nights)} nights of {days}; nothing kept.")
                 rules_only_module.save(keep_facts, rules_only_module.Recording(
                     seed=seed, engagements=engagements, days=days,
                     key_of={pk: key for key, pk in outcome.engagement_ids.items()},
