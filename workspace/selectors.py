@@ -297,6 +297,14 @@ def engagement_health_and_history(*, user: User, engagement: Engagement, months:
     return snapshot, history
 
 
+def health_card_content(health, history: dict, breaks: PlannedBreaks) -> tuple:
+    """Every value ``workspace/_health_card.html`` shows (its fragment-cache key): the latest
+    snapshot's figures, components and watch items, the chart's points and the break running today."""
+    figures = None if health is None else (health.pk, health.date, health.score, health.mode, health.state,
+                                           health.watch, health.components)
+    return ("health-card", figures, history, breaks.until)
+
+
 def engagement_health(*, user: User, engagement: Engagement):
     """The latest stored snapshot of an engagement (or None), with its components explained."""
     # ``engagement`` comes from workspace_engagement, already checked against health visibility.

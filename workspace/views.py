@@ -191,6 +191,7 @@ def detail(request, pk):
         "audit_trail": selectors.engagement_audit_trail(user=request.user, engagement=engagement),
         "is_closed": engagement.status == Engagement.Status.CLOSED,
     }
+    context["health_card_content"] = selectors.health_card_content(health, health_history, context["planned_breaks"])
     if not context["is_closed"]:
         context.update(calendar_views.inbox_context(request, engagement=engagement,
                                                     limit=calendar_views.HOME_INBOX_SIZE))

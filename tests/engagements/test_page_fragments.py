@@ -97,3 +97,20 @@ def test_flag_cards_show_changes_made_behind_the_applications_back(client, consu
     assert "Assign</button>" in page(client, engagement)
     factories.ConsultantFactory(full_name="Nadia Newcomer")
     assert "Nadia Newcomer" in page(client, engagement)
+
+
+def test_the_health_card_and_the_break_form_follow_changes_made_behind_the_applications_back(
+        client, consultant, engagement):
+    from health.models import HealthSnapshot
+
+    snapshot = factories.HealthSnapshotFactory(engagement=engagement, date=timezone.localdate(), score=81.0)
+    client.force_login(consultant)
+    first = page(client, engagement)
+    assert 'class="score-number">81<' in first and "On a planned break" not in first
+    assert 'name="break-starts_on"' in first  # the empty break form, now cached
+    HealthSnapshot.objects.filter(pk=snapshot.pk).update(score=42.0)
+    factories.PlannedBreakFactory(engagement=engagement, starts_on=timezone.localdate() - dt.timedelta(days=1),
+                                  ends_on=timezone.localdate() + dt.timedelta(days=5))
+    second = page(client, engagement)
+    assert 'class="score-number">42<' in second and "On a planned break until" in second
+    assert 'name="break-starts_on"' in second
