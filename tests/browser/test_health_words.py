@@ -116,5 +116,15 @@ def test_a_manager_reads_the_flag_card_sentence_first(page, login, manager, cons
         for width in (1280, 390):
             page.set_viewport_size({"width": width, "height": 900})
             page.wait_for_timeout(200)
-            page.locator(".workspace-side").screenshot(path=str(SCREENSHOTS / f"engagement-health-card-{width}.png"))
+            # On a phone the side column has no box of its own (its sections join the page's order):
+            # take the region from the health card to the planned breaks.
+            region = page.evaluate("""() => {
+              const boxes = ['#health', '#flags', '#planned-breaks'].map(id => document.querySelector(id))
+                .filter(Boolean).map(element => element.getBoundingClientRect());
+              const top = Math.min(...boxes.map(b => b.top)), left = Math.min(...boxes.map(b => b.left));
+              return {x: left + window.scrollX, y: top + window.scrollY,
+                      width: Math.max(...boxes.map(b => b.right)) - left,
+                      height: Math.max(...boxes.map(b => b.bottom)) - top};
+            }""")
+            page.screenshot(path=str(SCREENSHOTS / f"engagement-health-card-{width}.png"), full_page=True, clip=region)
         page.set_viewport_size({"width": 1280, "height": 900})

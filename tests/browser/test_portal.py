@@ -133,3 +133,17 @@ def test_portal_screenshots_on_the_demo_data(page, live_server, demo, screenshot
     page.get_by_role("button", name="Post comment").click()
     expect(page.locator(".comments li").last).to_contain_text("store view before Friday")
     screenshot(page, "portal-milestone", widths=(1280, 390))
+
+
+def test_the_consultants_portal_tab_says_where_each_engagement_stands(page, live_server, demo, login, screenshot):
+    from accounts.models import User
+
+    login(page, User.objects.get(email="consultant@example.com"), "rapport-demo")
+    page.get_by_role("link", name="Client portal").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Client portal")
+    row = page.locator("tbody tr", has_text="Omnichannel strategy")
+    expect(row).to_contain_text("of 1 answered")
+    expect(row).to_contain_text("1 contact can sign in")
+    screenshot(page, "portal-staff", widths=(1280, 390))
+    row.get_by_role("link", name=re.compile("answered")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Feedback pulses")

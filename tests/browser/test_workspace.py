@@ -118,6 +118,23 @@ def test_chart_js_loads_only_when_a_chart_nears_the_screen(page, login, consulta
     assert page.locator("script[src*='/vendor/chart-']").count() == 1  # loaded once, for every chart
 
 
+def test_on_a_phone_the_health_card_and_flags_come_before_everything_else(page, login, consultant, engagement):
+    factories.HealthSnapshotFactory(engagement=engagement, date=TODAY - dt.timedelta(days=30), score=70)
+    factories.HealthSnapshotFactory(engagement=engagement)
+    factories.SessionFactory(engagement=engagement)
+    login(page, consultant)
+    page.goto(f"/engagements/{engagement.pk}/")
+    # The chart drawn in the wide side column, then the screen narrows (a phone turned, a window resized).
+    page.locator("#health-chart").scroll_into_view_if_needed()
+    expect(page.locator("#health-chart")).to_have_attribute("data-drawn", "1")
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.wait_for_timeout(150)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    tops = page.evaluate("""ids => ids.map(id => document.getElementById(id).getBoundingClientRect().top)""",
+                         ["health", "flags", "log-session", "timeline", "milestones", "planned-breaks", "kpis"])
+    assert tops == sorted(tops), tops
+
+
 def test_read_the_health_card_and_acknowledge_a_flag(page, login, consultant, engagement):
     components = {"depth": {"value": 0.35, "weight": 0.3, "share": 0.6, "points": 21.0,
                             "evidence": {"consultative_minutes": 210, "minutes": 600}}}
