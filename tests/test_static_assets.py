@@ -1,8 +1,11 @@
 """What a browser downloads before it can show a page: no chart library up front, and static files
 served compressed in production."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests import factories
 from tests.ops.test_deploy_settings import PRODUCTION_ENV, _run
@@ -14,7 +17,8 @@ CHART_JS = "vendor/chart-4.6.1.umd.min.js"  # the version is in the name: a new 
 
 def test_the_engagement_page_loads_chart_js_only_when_a_chart_nears_the_screen(client, consultant, engagement):
     kpi = factories.KPIFactory(engagement=engagement)
-    factories.KPIMeasurementFactory.create_batch(3, kpi=kpi)
+    for days in (70, 40, 10):
+        factories.KPIMeasurementFactory(kpi=kpi, date=timezone.localdate() - dt.timedelta(days=days))
     client.force_login(consultant)
     content = client.get(reverse("engagements:detail", args=[engagement.pk])).content.decode()
     assert f'<script src="/static/{CHART_JS}"' not in content

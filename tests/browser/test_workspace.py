@@ -102,7 +102,8 @@ def test_create_a_milestone_and_move_it_to_done(page, login, consultant, engagem
 
 def test_chart_js_loads_only_when_a_chart_nears_the_screen(page, login, consultant, engagement):
     kpi = factories.KPIFactory(engagement=engagement, name="Cost to serve")
-    factories.KPIMeasurementFactory.create_batch(3, kpi=kpi)
+    for days in (70, 40, 10):  # recent values (the factory's own dates depend on how many it made before)
+        factories.KPIMeasurementFactory(kpi=kpi, date=TODAY - dt.timedelta(days=days))
     factories.HealthSnapshotFactory(engagement=engagement, date=TODAY - dt.timedelta(days=30), score=70)
     factories.HealthSnapshotFactory(engagement=engagement, score=72)
     page.set_viewport_size({"width": 390, "height": 700})
