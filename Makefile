@@ -65,11 +65,13 @@ backup:
 restore:
 	ops/restore.sh $(BACKUP_FILE)
 
+# Not the npm tools' folders (Lighthouse, the Nu checker): makemessages would read their JavaScript.
+MESSAGES_IGNORE := --ignore=.venv --ignore=staticfiles --ignore=bench/node --ignore=.ci/node
 ## make messages: refresh the French catalogue after changing strings (needs GNU gettext); commit both files
 messages: install
-	DJANGO_DEBUG=1 $(PY) manage.py makemessages -l fr --ignore=.venv --ignore=staticfiles --no-obsolete
-	DJANGO_DEBUG=1 $(PY) manage.py makemessages -d djangojs -l fr --ignore=.venv --ignore=staticfiles --no-obsolete
-	DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages -l fr $(MESSAGES_IGNORE) --no-obsolete
+	DJANGO_DEBUG=1 $(PY) manage.py makemessages -d djangojs -l fr $(MESSAGES_IGNORE) --no-obsolete
+	DJANGO_DEBUG=1 $(PY) manage.py compilemessages $(MESSAGES_IGNORE)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles
