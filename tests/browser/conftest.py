@@ -131,9 +131,16 @@ def _reveal_charts(page):
     for top in range(0, height, 600):
         page.evaluate(f"window.scrollTo(0, {top})")
         page.wait_for_timeout(30)
-    # Each chart drawn, or hidden (no box: a folded section's).
-    page.wait_for_function("[...document.querySelectorAll('canvas[data-chart-pending]')]"
-                           ".every(canvas => canvas.dataset.drawn || !canvas.getClientRects().length)")
+    # Each chart drawn, or hidden (no box: a folded section's). Polled from here, not with
+    # page.wait_for_function: that polls by evaluating the string in the page, which the CSP refuses.
+    drawn = ("[...document.querySelectorAll('canvas[data-chart-pending]')]"
+             ".every(canvas => canvas.dataset.drawn || !canvas.getClientRects().length)")
+    for _ in range(150):
+        if page.evaluate(drawn):
+            break
+        page.wait_for_timeout(100)
+    else:
+        pytest.fail("a chart was still not drawn 15 s after the page was scrolled to it")
     page.evaluate("window.scrollTo(0, 0)")
 
 
