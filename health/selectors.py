@@ -392,28 +392,28 @@ def relationship_trails(*, engagement_ids: Iterable[int], dates: Sequence[dt.dat
             .values("engagement_id", "date", "balance", "depth", "mode", "state", "score"))
 
 
+def _severity_rank() -> Case:
+    """High first, then medium, then low: what "most severe first" orders by."""
+    return Case(When(severity=Flag.Severity.HIGH, then=Value(0)), When(severity=Flag.Severity.MEDIUM, then=Value(1)),
+                default=Value(2), output_field=IntegerField())
+
+
 def live_flags(*, engagement_ids: Iterable[int] | None = None) -> QuerySet:
     """Flags still asking for attention, most severe and oldest first, with engagement and owner loaded."""
-    severity_order = {Flag.Severity.HIGH: 0, Flag.Severity.MEDIUM: 1, Flag.Severity.LOW: 2}
     rows = Flag.objects.filter(status__in=Flag.LIVE_STATUSES)
     if engagement_ids is not None:
         rows = rows.filter(engagement_id__in=list(engagement_ids))
     return (rows.select_related("engagement__client", "owner")
-            .annotate(severity_rank=Case(*[When(severity=k, then=Value(v)) for k, v in severity_order.items()],
-                                         output_field=IntegerField()))
-            .order_by("severity_rank", "raised_on", "id"))
+            .annotate(severity_rank=_severity_rank()).order_by("severity_rank", "raised_on", "id"))
 
 
 # --- The flag card (workspace/_flag_card.html), on the engagement page and in the manager's flag queue ---
 
 def flag_cards(flags: QuerySet) -> QuerySet:
     """Load what ``workspace/_flag_card.html`` shows: engagement and client, owner, events and actors."""
-    severity_rank = Case(When(severity=Flag.Severity.HIGH, then=Value(0)),
-                         When(severity=Flag.Severity.MEDIUM, then=Value(1)), default=Value(2),
-                         output_field=IntegerField())
     return (flags.select_related("engagement__client", "owner", "resolved_by")
             .prefetch_related(Prefetch("events", queryset=FlagEvent.objects.select_related("actor")))
-            .annotate(severity_rank=severity_rank).order_by("severity_rank", "raised_on", "id"))
+            .annotate(severity_rank=_severity_rank()).order_by("severity_rank", "raised_on", "id"))
 
 
 def flag_card_content(flag: Flag) -> tuple:
