@@ -188,6 +188,13 @@ class Worker:
             return " ready." in self.log()
         wait_for(ready, timeout=timeout, what=f"worker {self.name} to start", diagnostics=self.log)
 
+    def freeze(self) -> None:
+        """SIGSTOP the whole group: what it holds in Redis and has written stays as it is until thaw()."""
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.killpg(self.process.pid, signal.SIGCONT)
+
     def kill9(self) -> None:
         """SIGKILL the whole group at once: no warm shutdown, nothing handed back to the broker."""
         with contextlib.suppress(ProcessLookupError):

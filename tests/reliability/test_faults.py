@@ -68,16 +68,26 @@ def test_a_worker_killed_mid_run_leaves_a_run_the_next_worker_finishes(portfolio
     with celery_broker(redis_server.url):
         tasks.score_all.delay(TODAY.isoformat())
 
-    # Kill it once it has written part of the run, before it has finished.
-    written = wait_for(lambda: HealthSnapshot.objects.filter(date=TODAY).count(), timeout=60,
-                       what="the first chunks to be written", interval=0.02, diagnostics=first.log)
+    # Kill it in the middle of the run while it holds tasks. Between acknowledging one task and
+    # fetching the next a worker may briefly hold none, so it is frozen (SIGSTOP) to look, and let go
+    # again if it was caught in that gap; what it holds and has written cannot change while it is frozen.
+    def caught_holding_tasks():
+        if not HealthSnapshot.objects.filter(date=TODAY).exists():
+            return None
+        first.freeze()
+        held, written = redis_server.unacked(), HealthSnapshot.objects.filter(date=TODAY).count()
+        if held:
+            return held, written
+        first.thaw()
+        return None
+
+    held, written = wait_for(caught_holding_tasks, timeout=60, what="the worker to hold tasks mid-run",
+                             interval=0.02, diagnostics=first.log)
     first.kill9()
     assert written < PORTFOLIO, "the run finished before the kill: make the portfolio bigger"
-    partial = HealthSnapshot.objects.filter(date=TODAY).count()
-    assert partial < PORTFOLIO
+    assert HealthSnapshot.objects.filter(date=TODAY).count() == written
     # The tasks it held were never acknowledged: Redis keeps them for the visibility timeout.
-    held = redis_server.unacked()
-    assert held > 0, "the killed worker should have held unacknowledged tasks"
+    assert redis_server.unacked() == held > 0
 
     second = workers("b", HEALTH_BATCH_SIZE=str(BATCH))
     second.wait_ready()
