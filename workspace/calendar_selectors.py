@@ -24,11 +24,19 @@ def meetings_for(*, user) -> QuerySet[CalendarMeeting]:
     return _loaded(access.calendar_meetings_for(user)).order_by("-start", "-id")
 
 
+def _about(engagement: Engagement) -> Q:
+    """Meetings matched to ``engagement`` or offering it as a candidate. A subquery, not a join: joined,
+    each meeting came once per candidate and needed a DISTINCT over every column, which PostgreSQL
+    took 2–6 ms to plan on every engagement page (the subquery: 0.5 ms)."""
+    candidates = CalendarMeeting.candidate_engagements.through.objects.filter(engagement=engagement)
+    return Q(engagement=engagement) | Q(pk__in=candidates.values("calendarmeeting_id"))
+
+
 def meeting_inbox(*, user, engagement: Engagement | None = None) -> QuerySet[CalendarMeeting]:
     """Meetings waiting to be confirmed that have taken place, most recent first (paginate it)."""
     qs = access.calendar_meetings_for(user).filter(state=State.WAITING, start__lte=timezone.now())
     if engagement is not None:
-        qs = qs.filter(Q(engagement=engagement) | Q(candidate_engagements=engagement)).distinct()
+        qs = qs.filter(_about(engagement))
     return _loaded(qs).order_by("-start", "-id")
 
 
@@ -36,7 +44,7 @@ def upcoming_count(*, user, engagement: Engagement | None = None) -> int:
     """Client meetings still to come: they join the inbox once they have taken place."""
     qs = access.calendar_meetings_for(user).filter(state=State.WAITING, start__gt=timezone.now())
     if engagement is not None:
-        qs = qs.filter(Q(engagement=engagement) | Q(candidate_engagements=engagement)).distinct()
+        qs = qs.filter(_about(engagement))
     return qs.count()
 
 
