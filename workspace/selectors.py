@@ -183,7 +183,7 @@ def milestone_card_content(milestone: Milestone) -> tuple:
 
 def session_timeline(*, user: User, engagement: Engagement, focus: str = "") -> QuerySet[Session]:
     """The engagement's sessions, newest first, with attendees loaded (paginate it)."""
-    qs = (access.sessions_for(user).filter(engagement=engagement).select_related("logged_by")
+    qs = (access.engagement_rows_for(access.sessions_for, user, engagement).select_related("logged_by")
           .prefetch_related("client_attendees").order_by("-start", "-id"))
     if focus:
         qs = qs.filter(focus=focus)
@@ -192,7 +192,7 @@ def session_timeline(*, user: User, engagement: Engagement, focus: str = "") -> 
 
 def last_session_by(*, user: User, engagement: Engagement) -> Session | None:
     """The user's latest session on an engagement (the log form's defaults), with its attendees."""
-    return (access.sessions_for(user).filter(engagement=engagement, logged_by=user)
+    return (access.engagement_rows_for(access.sessions_for, user, engagement).filter(logged_by=user)
             .prefetch_related("client_attendees").order_by("-start", "-id").first())
 
 
@@ -207,7 +207,7 @@ FOLD_AFTER = 3  # done / dropped cards shown before "n more"
 def engagement_milestones(*, user: User, engagement: Engagement) -> QuerySet[Milestone]:
     """The engagement's milestones in board order, with owners, approver and comments loaded."""
     comments = MilestoneComment.objects.select_related("author").order_by("created_at", "id")
-    return (access.milestones_for(user).filter(engagement=engagement)
+    return (access.engagement_rows_for(access.milestones_for, user, engagement)
             .select_related("consultant_owner", "client_owner", "approved_by", "engagement")
             .prefetch_related(Prefetch("comments", queryset=comments))
             .order_by("position", "due_date", "id"))
@@ -242,7 +242,7 @@ def engagement_kpis(*, user: User, engagement: Engagement, months: int = 12) -> 
     """The engagement's KPIs with their values of the last ``months`` months, oldest first (two queries)."""
     since = timezone.localdate() - dt.timedelta(days=31 * months)
     values = KPIMeasurement.objects.filter(date__gte=since).order_by("date")
-    kpis = list(access.kpis_for(user).filter(engagement=engagement)
+    kpis = list(access.engagement_rows_for(access.kpis_for, user, engagement)
                 .prefetch_related(Prefetch("measurements", queryset=values, to_attr="recent")))
     for kpi in kpis:
         kpi.latest = kpi.recent[-1] if kpi.recent else None
@@ -262,7 +262,7 @@ def health_history(*, user: User, engagement: Engagement, months: int = 12) -> d
     """Monthly points (the last snapshot of each month) of the score and the consultative share over
     the last ``months`` months, read from stored snapshots in one query."""
     since = _months_back(timezone.localdate(), months - 1)
-    rows = (access.health_snapshots_for(user).filter(engagement=engagement, date__gte=since)
+    rows = (access.engagement_rows_for(access.health_snapshots_for, user, engagement).filter(date__gte=since)
             .order_by("date").values_list("date", "score", "depth"))
     by_month: dict[tuple[int, int], tuple] = {}
     for date, score, depth in rows:
@@ -280,7 +280,7 @@ def engagement_health_and_history(*, user: User, engagement: Engagement, months:
     the last ``months`` months, the newest of them being the latest snapshot (read apart only when
     the engagement has none in that time)."""
     since = _months_back(timezone.localdate(), months - 1)
-    mine = access.health_snapshots_for(user).filter(engagement=engagement, date__gte=since)
+    mine = access.engagement_rows_for(access.health_snapshots_for, user, engagement).filter(date__gte=since)
     month_ends = (mine.annotate(month=TruncMonth("date")).order_by().values("month")
                   .annotate(last=Max("date")).values("last"))
     points = list(mine.filter(date__in=month_ends).order_by("date"))
@@ -338,7 +338,7 @@ def engagement_planned_breaks(*, user: User, engagement: Engagement, today: dt.d
     today = today or timezone.localdate()
     if getattr(engagement, "break_count", None) == 0:  # counted with the engagement (workspace_engagement)
         return PlannedBreaks(running=[], upcoming=[], past=[])
-    breaks = list(access.planned_breaks_for(user).filter(engagement=engagement).select_related("created_by")
+    breaks = list(access.engagement_rows_for(access.planned_breaks_for, user, engagement).select_related("created_by")
                   .order_by("starts_on", "ends_on", "id"))
     return PlannedBreaks(running=[b for b in breaks if b.starts_on <= today <= b.ends_on],
                          upcoming=[b for b in breaks if b.starts_on > today],
@@ -347,7 +347,8 @@ def engagement_planned_breaks(*, user: User, engagement: Engagement, today: dt.d
 
 def engagement_flags(*, user: User, engagement: Engagement) -> list:
     """Live flags of the engagement, most severe first, with owner and history loaded."""
-    return list(flag_cards(access.flags_for(user).filter(engagement=engagement, status__in=Flag.LIVE_STATUSES)))
+    return list(flag_cards(access.engagement_rows_for(access.flags_for, user, engagement)
+                           .filter(status__in=Flag.LIVE_STATUSES)))
 
 
 @dataclass(frozen=True)

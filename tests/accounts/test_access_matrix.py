@@ -11,7 +11,7 @@ from django.http import Http404
 
 import access
 from clients.services import contact_set_sponsor
-from engagements.models import Side
+from engagements.models import Engagement, Side
 from tests import factories
 
 ROLES = ["consultant_on", "consultant_off", "manager", "client_same", "client_other", "anonymous", "former_client"]
@@ -180,3 +180,53 @@ def test_clients_never_see_health(world):
     assert access.health_visible_engagements_for(users["consultant_on"]).filter(pk=objects["engagement"].pk).exists()
     assert access.can_manage_flags(users["manager"])
     assert not access.can_manage_flags(users["consultant_on"])
+
+
+ENGAGEMENT_SCOPES = [access.sessions_for, access.milestones_for, access.kpis_for, access.planned_breaks_for,
+                     access.health_snapshots_for, access.flags_for]
+
+
+@pytest.mark.parametrize("role", [*ROLES, "consultant_on_team"])
+@pytest.mark.parametrize("scope", ENGAGEMENT_SCOPES, ids=lambda scope: scope.__name__)
+@pytest.mark.parametrize("team_loaded", [True, False], ids=["team loaded", "team not loaded"])
+def test_engagement_rows_are_the_scoped_rows_of_that_engagement(world, role, scope, team_loaded):
+    """The engagement page reads an engagement's rows without the scope's subquery when the engagement
+    in hand shows it is in the user's scope: the rows must be those of the scope, for every role."""
+    users, objects = world
+    if role == "consultant_on_team":
+        user = factories.ConsultantFactory()
+        objects["engagement"].team.add(user)
+    else:
+        user = users[role]
+    factories.HealthSnapshotFactory(engagement=objects["engagement"])
+    factories.FlagFactory(engagement=objects["engagement"])
+    elsewhere = factories.EngagementFactory(lead=users["consultant_on"])
+    factories.SessionFactory(engagement=elsewhere)
+    for engagement in (objects["engagement"], elsewhere):
+        in_hand = Engagement.objects.prefetch_related("team") if team_loaded else Engagement.objects
+        engagement = in_hand.get(pk=engagement.pk)
+        expected = set(scope(user).filter(engagement=engagement).values_list("pk", flat=True))
+        got = set(access.engagement_rows_for(scope, user, engagement).values_list("pk", flat=True))
+        assert got == expected
+        if role in ("consultant_off", "client_other", "anonymous"):
+            assert not got
+
+
+def test_a_consultant_off_the_engagement_gets_none_of_its_rows_even_with_rows_there(world):
+    users, objects = world
+    engagement = Engagement.objects.prefetch_related("team").get(pk=objects["engagement"].pk)
+    assert access.sessions_for(users["consultant_on"]).filter(engagement=engagement).exists()
+    assert not access.engagement_rows_for(access.sessions_for, users["consultant_off"], engagement).exists()
+    assert not access.engagement_rows_for(access.milestones_for, users["client_other"], engagement).exists()
+    shared_only = access.engagement_rows_for(access.sessions_for, users["client_same"], engagement)
+    assert list(shared_only) == [objects["session_shared"]]
+
+
+def test_engagement_rows_leave_out_the_scope_subquery_only_when_the_engagement_shows_it_is_in_scope(world):
+    users, objects = world
+    engagement = Engagement.objects.prefetch_related("team").get(pk=objects["engagement"].pk)
+    for role in ("manager", "consultant_on"):
+        sql = str(access.engagement_rows_for(access.sessions_for, users[role], engagement).query)
+        assert "engagements_engagement" not in sql
+    off = str(access.engagement_rows_for(access.sessions_for, users["consultant_off"], engagement).query)
+    assert "engagements_engagement" in off
