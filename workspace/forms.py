@@ -133,9 +133,17 @@ class SessionForm(WorkspaceForm):
               "advice_requested", "notes", "next_steps", "shared_with_client")
 
     def __init__(self, *args, user: User, engagement: Engagement | None = None, fixed_engagement: bool = False,
-                 session: Session | None = None, **kwargs):
+                 session: Session | None = None, attendees_loaded: bool = False, **kwargs):
+        """``attendees_loaded``: an empty form for a fixed engagement whose caller offers the attendees it
+        has already read (``use_loaded_choices``) and whose engagement is a hidden field (no menu), so
+        neither queryset is built for nothing. A submitted form needs them, to check its values."""
         super().__init__(*args, **kwargs)
         self.session = session
+        if attendees_loaded:
+            if self.is_bound or session is not None or not fixed_engagement:
+                raise ValueError("Only an empty form for a fixed engagement can take loaded attendees.")
+            self.fields["engagement"].widget = forms.HiddenInput()
+            return
         if session is not None:
             del self.fields["engagement"]
             engagement = session.engagement
@@ -215,9 +223,17 @@ class MilestoneForm(WorkspaceForm):
     FIELDS = ("title", "phase", "status", "due_date", "description", "consultant_owner", "client_owner",
               "shared_with_client", "approval_requested")
 
-    def __init__(self, *args, user: User, engagement: Engagement, editing: bool = False, **kwargs):
+    def __init__(self, *args, user: User, engagement: Engagement, editing: bool = False,
+                 owners_loaded: bool = False, **kwargs):
+        """``owners_loaded``: an empty form whose caller offers in its owner menus the team and contacts
+        it has already read (``use_loaded_choices``), so their querysets are not built for nothing. A
+        submitted form needs them, to check the owners chosen against the database."""
         super().__init__(*args, **kwargs)
         self.editing = editing
+        if owners_loaded:
+            if self.is_bound:
+                raise ValueError("A submitted milestone form checks its owners against the database.")
+            return
         self.fields["consultant_owner"].queryset = engagement.team.order_by("full_name")
         self.fields["client_owner"].queryset = engagement_contacts(user, engagement)
 

@@ -205,10 +205,11 @@ FOLD_AFTER = 3  # done / dropped cards shown before "n more"
 
 
 def engagement_milestones(*, user: User, engagement: Engagement) -> QuerySet[Milestone]:
-    """The engagement's milestones in board order, with owners, approver and comments loaded."""
+    """The engagement's milestones in board order, with owners, approver and comments loaded (each
+    milestone's ``engagement`` is the one given: access.engagement_rows_for)."""
     comments = MilestoneComment.objects.select_related("author").order_by("created_at", "id")
     return (access.engagement_rows_for(access.milestones_for, user, engagement)
-            .select_related("consultant_owner", "client_owner", "approved_by", "engagement")
+            .select_related("consultant_owner", "client_owner", "approved_by")
             .prefetch_related(Prefetch("comments", queryset=comments))
             .order_by("position", "due_date", "id"))
 

@@ -110,7 +110,8 @@ def _board_context(request, engagement: Engagement, *, form: MilestoneForm | Non
         form = MilestoneForm(user=request.user, engagement=engagement,
                              # A new milestone is a proposal until it is agreed with the client.
                              initial={"phase": Milestone.Phase.ACTION, "status": Milestone.Status.PROPOSED,
-                                      "shared_with_client": True, "consultant_owner": request.user.pk})
+                                      "shared_with_client": True, "consultant_owner": request.user.pk},
+                             owners_loaded=True)
     # The owner menus offer the team and the active contacts, already read with the engagement.
     use_loaded_choices(form.fields["consultant_owner"], sorted(engagement.team.all(), key=lambda u: u.full_name))
     use_loaded_choices(form.fields["client_owner"], engagement.client.active_contacts)
@@ -137,7 +138,8 @@ def _session_form_for(request, engagement: Engagement | None, *, fixed: bool, sh
     else:
         last = selectors.last_session_by(user=request.user, engagement=engagement)
     form = SessionForm(user=request.user, engagement=engagement, fixed_engagement=fixed,
-                       initial=SessionForm.defaults(engagement=engagement, last=last))
+                       initial=SessionForm.defaults(engagement=engagement, last=last),
+                       attendees_loaded=fixed and engagement is not None)
     if engagement is not None:
         use_loaded_choices(form.fields["client_attendees"], engagement.client.active_contacts)
     return form

@@ -11,6 +11,7 @@ from clients.models import Contact
 from engagements.models import Session
 from health.services import flag_note_add
 from tests import factories
+from workspace.forms import MilestoneForm, SessionForm
 
 pytestmark = pytest.mark.django_db
 
@@ -199,3 +200,24 @@ def test_the_milestone_forms_share_box_is_not_the_session_forms(client, consulta
     assert session_box.group(1) != milestone_box.group(1)
     assert f'for="{milestone_box.group(1)}"' in milestone_form
     assert content.count(f'id="{session_box.group(1)}"') == 1
+
+
+def test_the_page_offers_the_people_it_read_but_a_submitted_form_checks_them_in_the_database(
+        client, consultant, engagement):
+    """The page's empty forms list the team and contacts it already read, without querysets of
+    their own; a submitted form cannot be built that way (it must check the people chosen)."""
+    contact = factories.ContactFactory(client=engagement.client, name="Ada Client")
+    factories.ContactFactory(client=engagement.client, name="Left Already", active=False)
+    client.force_login(consultant)
+    content = client.get(url(engagement)).content.decode()
+    milestone_form = content.split('class="add-milestone"')[1].split("</form>")[0]
+    session_form = content.split('id="log-session-form"')[1].split("</form>")[0]
+    assert f'<option value="{contact.pk}">Ada Client</option>' in milestone_form
+    assert f'<option value="{consultant.pk}" selected>' in milestone_form
+    assert "Ada Client" in session_form and "Left Already" not in content
+    assert f'<input type="hidden" name="engagement" value="{engagement.pk}"' in session_form
+    with pytest.raises(ValueError):
+        MilestoneForm({"milestone-title": "Plan"}, user=consultant, engagement=engagement, owners_loaded=True)
+    with pytest.raises(ValueError):
+        SessionForm({"focus": "strategy"}, user=consultant, engagement=engagement, fixed_engagement=True,
+                    attendees_loaded=True)
