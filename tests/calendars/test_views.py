@@ -7,6 +7,8 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from calendars import fetch, services
@@ -168,3 +170,19 @@ def test_the_calendar_page_reads_a_fixed_number_of_queries(signed_in, firm, impo
     with django_assert_max_num_queries(16):
         response = signed_in.get(reverse("calendars:page"))
     assert response.status_code == 200
+
+
+def test_the_engagement_page_reads_its_inbox_meetings_only_when_some_wait(
+        signed_in, firm, imported, django_assert_num_queries):
+    """Most engagement pages have an empty inbox: it costs them one narrow read of ids. With meetings
+    waiting, four more: the meetings with what they show, their candidate engagements, contacts and
+    consultants; and the count of those still to come."""
+    quiet = factories.EngagementFactory(client__name="Quiet", lead=firm.consultant)
+    with CaptureQueriesContext(connection) as empty:
+        page = signed_in.get(reverse("engagements:detail", args=[quiet.pk])).content.decode()
+    assert "Meetings to confirm" not in page
+    inbox_reads = [q["sql"] for q in empty.captured_queries if "calendars_calendarmeeting" in q["sql"]]
+    assert len(inbox_reads) == 1 and "calendars_calendarfeed" not in inbox_reads[0]
+    with django_assert_num_queries(len(empty.captured_queries) + 5):
+        page = signed_in.get(reverse("engagements:detail", args=[firm.acme_pricing.pk])).content.decode()
+    assert "Lunch with Sam" in page
