@@ -381,15 +381,21 @@ def engagement_audit_trail(*, user, engagement, limit: int = 25) -> list[AuditEn
     """
     if not access.can_manage_flags(user):
         return []
+    # Each source with the fields its label reads: the records carry every field of their model
+    # (a session's notes among them), which the trail does not show.
     sources = [
-        (Engagement.history.filter(id=engagement.pk), _("engagement"), lambda r: r.title),
-        (Session.history.filter(engagement_id=engagement.pk), _("session"), _session_label),
-        (Milestone.history.filter(engagement_id=engagement.pk), _("milestone"), lambda r: r.title),
-        (Flag.history.filter(engagement_id=engagement.pk), _("flag"), lambda r: r.get_kind_display()),
+        (Engagement.history.filter(id=engagement.pk), ("title",), _("engagement"), lambda r: r.title),
+        (Session.history.filter(engagement_id=engagement.pk), ("start", "focus"), _("session"), _session_label),
+        (Milestone.history.filter(engagement_id=engagement.pk), ("title",), _("milestone"), lambda r: r.title),
+        (Flag.history.filter(engagement_id=engagement.pk), ("kind",), _("flag"), lambda r: r.get_kind_display()),
     ]
     entries = []
-    for queryset, kind, label in sources:
-        for record in queryset.select_related("history_user").order_by("-history_date")[:limit]:
+    for queryset, fields, kind, label in sources:
+        records = (queryset.select_related("history_user")
+                   .only(*fields, "history_date", "history_type", "history_change_reason", "history_user",
+                         "history_user__full_name", "history_user__email")
+                   .order_by("-history_date")[:limit])
+        for record in records:
             entries.append(AuditEntry(when=record.history_date, who=record.history_user, action=record.history_type,
                                       kind=kind, label=label(record), fields=record.history_change_reason or ""))
     entries.sort(key=lambda entry: entry.when, reverse=True)

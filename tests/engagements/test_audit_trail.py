@@ -50,6 +50,12 @@ def test_the_trail_costs_four_queries_whatever_its_length(manager, consultant, e
 
     for index in range(30):
         factories.MilestoneFactory(engagement=engagement, title=f"M{index}")
+        factories.SessionFactory(engagement=engagement)
+    Milestone.history.filter(engagement_id=engagement.pk).update(history_user=consultant)
     with django_assert_num_queries(4):
         entries = engagement_audit_trail(user=manager, engagement=engagement)
+        # What the page shows of each entry, read from the records without a query each.
+        shown = [(entry.kind, entry.label, str(entry.who) if entry.who else None, entry.fields) for entry in entries]
     assert len(entries) == 25
+    assert {kind for kind, *_rest in shown} == {"milestone", "session"}
+    assert any(who for _kind, _label, who, _fields in shown), "some entries name who made them"
