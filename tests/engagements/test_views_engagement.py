@@ -171,6 +171,25 @@ def test_on_a_portfolio_like_the_load_tests_the_page_runs_twelve_queries(client,
         assert response.context["session_form"].initial["client_attendees"] is not None
 
 
+def test_a_managers_page_on_a_portfolio_like_the_load_tests_runs_seventeen_queries(client, manager, consultant,
+                                                                                django_assert_num_queries):
+    """The consultant's twelve, plus the open flag's owner menu and the audit trail's four reads
+    (engagement, sessions, milestones, flags), at two sizes."""
+    client.force_login(manager)
+    for size in (3, 40):
+        engagement = factories.EngagementFactory(lead=consultant)
+        contact = factories.ContactFactory(client=engagement.client)
+        for i in range(size):
+            factories.SessionFactory(engagement=engagement, client_attendees=[contact])
+            milestone = factories.MilestoneFactory(engagement=engagement, client_owner=contact)
+            factories.MilestoneCommentFactory(milestone=milestone)
+            factories.HealthSnapshotFactory(engagement=engagement, date=TODAY - dt.timedelta(days=7 * i))
+        factories.FlagFactory(engagement=engagement)
+        with django_assert_num_queries(17):
+            response = client.get(url(engagement))
+        assert len(response.context["audit_trail"]) == min(25, 1 + 2 * size + 1)
+
+
 def test_the_log_forms_defaults_cost_two_queries_when_the_last_own_session_is_not_shown(
         client, consultant, engagement, django_assert_num_queries):
     client.force_login(consultant)
