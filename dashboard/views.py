@@ -76,7 +76,7 @@ def _change(value: float | None) -> tuple[str, str, str] | None:
 
 def portfolio_row_content(row) -> tuple:
     """Every value ``dashboard/_portfolio_row.html`` shows of a row (its fragment-cache key)."""
-    return (row.pk, row.client.name, row.title, row.detail_url, str(row.lead), row.score_shown, tuple(row.changes),
+    return (row.pk, row.client_name, row.title, row.detail_url, row.lead_name, row.score_shown, tuple(row.changes),
             row.mode, row.state, row.status, row.days_since_session, row.watch_count, row.live_flags)
 
 
@@ -274,7 +274,7 @@ def export(request):
                 days += (today - row.latest_on).days
             # Names and titles are typed by users: csv_row() keeps a spreadsheet from running them as formulas.
             yield writer.writerow(csv_row([
-                row.client.name, row.title, str(row.lead), row.get_status_display(), number_cell(row.score, 1),
+                row.client_name, row.title, row.lead_name, row.get_status_display(), number_cell(row.score, 1),
                 number_cell(row.change_30, 1), number_cell(row.change_90, 1),
                 str(modes.get(row.mode, row.mode or "")), str(states.get(row.state, row.state or "")),
                 number_cell(row.depth, 3), number_cell(row.balance, 3), days,
