@@ -230,3 +230,21 @@ def test_engagement_rows_leave_out_the_scope_subquery_only_when_the_engagement_s
         assert "engagements_engagement" not in sql
     off = str(access.engagement_rows_for(access.sessions_for, users["consultant_off"], engagement).query)
     assert "engagements_engagement" in off
+
+
+def test_deactivated_staff_and_a_consultant_taken_off_the_team_get_none_of_an_engagements_rows(world):
+    """The engagement in hand names its lead and team: that alone must not open its rows to a lead
+    or manager whose account was deactivated, nor to a consultant no longer on the team."""
+    users, objects = world
+    lead, manager = users["consultant_on"], users["manager"]
+    former_member = factories.ConsultantFactory()
+    objects["engagement"].team.add(former_member)
+    objects["engagement"].team.remove(former_member)
+    lead.is_active = manager.is_active = False
+    lead.save(update_fields=["is_active"])
+    manager.save(update_fields=["is_active"])
+    engagement = Engagement.objects.prefetch_related("team").get(pk=objects["engagement"].pk)
+    assert engagement.lead_id == lead.pk
+    for user in (lead, manager, former_member):
+        for scope in ENGAGEMENT_SCOPES:
+            assert not access.engagement_rows_for(scope, user, engagement).exists(), (user, scope.__name__)
