@@ -186,3 +186,16 @@ def test_the_engagement_page_reads_its_inbox_meetings_only_when_some_wait(
     with django_assert_num_queries(len(empty.captured_queries) + 5):
         page = signed_in.get(reverse("engagements:detail", args=[firm.acme_pricing.pk])).content.decode()
     assert "Lunch with Sam" in page
+
+
+@pytest.mark.parametrize("who", ["other_consultant", "manager"])
+def test_the_engagement_page_shows_only_the_visitors_own_meetings_to_confirm(client, firm, imported, who, request):
+    """A calendar is personal: a colleague on the team, or a manager, opening an engagement page does
+    not see the meetings that fit it and wait in the lead's inbox."""
+    strategy = reverse("engagements:detail", args=[firm.acme_strategy.pk])
+    client.force_login(firm.consultant)
+    assert "Meetings to confirm" in client.get(strategy).content.decode()
+    client.force_login(request.getfixturevalue(who))  # the colleague is on Acme strategy's team
+    response = client.get(strategy)
+    assert response.status_code == 200 and not response.context["inbox_meetings"]
+    assert "Meetings to confirm" not in response.content.decode()
