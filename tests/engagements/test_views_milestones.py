@@ -203,3 +203,27 @@ def test_a_milestone_sent_for_approval_is_proposed_until_the_client_approves(cli
     services.milestone_approve(milestone=milestone, approved_by=client_user)
     milestone.refresh_from_db()
     assert milestone.status == "agreed"
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "no javascript"])
+def test_owners_outside_the_engagement_are_refused_when_adding_or_editing(client, consultant, other_consultant,
+                                                                          engagement, htmx):
+    """The page's add form lists the people it already read; a posted form still checks the owners
+    against the engagement's team and client, so an edited request cannot name anyone else."""
+    stranger = factories.ContactFactory()  # a contact of another client
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    client.force_login(consultant)
+    response = client.post(reverse("engagements:milestone_create", args=[engagement.pk]),
+                           prefixed({"title": "Pricing workshop", "phase": "action", "status": "agreed",
+                                     "consultant_owner": other_consultant.pk, "client_owner": stranger.pk}),
+                           **headers)
+    key = "milestone_form" if htmx else "form"
+    assert set(response.context[key].errors) == {"consultant_owner", "client_owner"}
+    assert not Milestone.objects.exists()
+    milestone = factories.MilestoneFactory(engagement=engagement)
+    response = client.post(reverse("engagements:milestone_edit", args=[milestone.pk]),
+                           edit_data(milestone, consultant_owner=other_consultant.pk, client_owner=stranger.pk),
+                           **headers)
+    assert set(response.context["form"].errors) == {"consultant_owner", "client_owner"}
+    milestone.refresh_from_db()
+    assert milestone.client_owner_id != stranger.pk and milestone.consultant_owner_id != other_consultant.pk
