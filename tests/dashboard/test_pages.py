@@ -451,3 +451,22 @@ def test_french_filters_agree_any_with_each_label(client, manager):
     portfolio = client.get(reverse("dashboard:home"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     flag_select = re.search(r'<select name="flag_kind"[^>]*>(.*?)</select>', portfolio, re.S).group(1)
     assert re.search(r"<option[^>]*>([^<]*)</option>", flag_select).group(1) == "Toutes"  # « Alerte active »
+
+
+def test_a_lead_without_a_name_is_shown_by_email_in_the_table_and_the_export(client, manager):
+    """The rows name their lead from the database (no user loaded per row): as pages name a person,
+    their full name, else their e-mail address."""
+    nameless = factories.ConsultantFactory(full_name="", email="nameless@rapport.test")
+    named = factories.ConsultantFactory(full_name="Zoé Named")
+    for lead, title in ((nameless, "Nameless's"), (named, "Named's")):
+        factories.HealthSnapshotFactory(engagement=factories.EngagementFactory(title=title, lead=lead), date=TODAY)
+    engagement_health_refresh()
+    client.force_login(manager)
+    response = client.get(reverse("dashboard:home"), {"sort": "engagement"})
+    assert [(row.title, row.lead_name) for row in response.context["page"].object_list] == [
+        ("Named's", "Zoé Named"), ("Nameless's", "nameless@rapport.test")]
+    assert '<td class="col-lead">nameless@rapport.test</td>' in response.content.decode()
+    export = client.get(reverse("dashboard:export"), {"sort": "engagement"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
+    assert [(row["Engagement"], row["Lead"]) for row in rows] == [
+        ("Named's", "Zoé Named"), ("Nameless's", "nameless@rapport.test")]
