@@ -23,7 +23,7 @@ import time
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import OperationalError, ProgrammingError, connection, transaction
 from django.test import Client as TestClient
 from django.test.utils import override_settings
 from django.urls import reverse
@@ -55,7 +55,11 @@ class Command(BaseCommand):
             raise CommandError(f"This writes thousands of synthetic rows; the database {name!r} is not a "
                                "*bench* database. Point DATABASE_URL at one, or pass --force.")
         size, days = options["engagements"], options["days"]
-        existing = Engagement.objects.filter(title__startswith=PREFIX).count()
+        try:
+            existing = Engagement.objects.filter(title__startswith=PREFIX).count()
+        except (OperationalError, ProgrammingError) as error:
+            raise CommandError(f"Cannot read the database {name!r} ({str(error).strip()}). Create it and run "
+                               "`manage.py migrate` against it first.") from error
         if options["rebuild"] or existing != size:
             started = time.perf_counter()
             self._clear()
@@ -115,7 +119,7 @@ class Command(BaseCommand):
             kind = rng.choice(kinds)
             raised = today - dt.timedelta(days=rng.randint(0, 60))
             flags.append(Flag(engagement_id=pk, kind=kind, severity=severity.get(kind, rng.choice(["medium", "low"])),
-                              evidence={"depth_w": 0.3, "depth_b": 0.7, "sessions_w": 5}, raised_on=raised,
+                              evidence=_sample_evidence(kind, raised), raised_on=raised,
                               episode_start=raised, last_seen_on=today))
         Flag.objects.bulk_create(flags, batch_size=5000)
         with connection.cursor() as cursor:
@@ -268,3 +272,25 @@ def percentile(values: list[float], pct: int) -> float:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
+
+
+def _sample_evidence(kind: str, raised: dt.date) -> dict:
+    """Evidence shaped like what the engine stores for each kind, so the flag cards are put in words
+    the way a real portfolio's are (not through the fallback for evidence it cannot read)."""
+    since = (raised - dt.timedelta(days=40)).isoformat()
+    return {
+        "drift_to_transactional": {
+            "v": 2, "since": since, "last_advice_on": since,
+            "recent": {"sessions": 6, "readouts": 5, "consultative": 1, "advice": 0, "mean_minutes": 35},
+            "before": {"consultative_share": 0.7, "mean_minutes": 60},
+            "kpi": {"reports_without_conversation": 3}},
+        "sponsor_change": {"changes": [{"on": since, "new_sponsor": "Sofia Reyes",
+                                        "previous_sponsor": "Marc Dubois"}]},
+        "cadence_drop": {"days_without_session": 40, "planned_cadence_days": 14, "last_session_on": since,
+                         "reasons": ["gap"]},
+        "feedback_decline": {"mean_rating_window": 3.2, "mean_rating_baseline": 4.4, "responses_window": 3},
+        "one_sided": {"client_events": 2, "events": 20, "balance": 0.1, "mode": "expert_led"},
+        "milestone_slippage": {"due": 5, "late": 3, "on_time": 2, "late_share": 0.6},
+        "perception_gap": {"consultant_rating": 4.5, "client_rating": 3.0, "gap": 1.5, "consultant_responses": 3,
+                           "client_responses": 2},
+    }[kind]
