@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import json
+import operator
 from collections.abc import Iterable, Sequence
 
 from django.db import connection
@@ -69,33 +71,51 @@ def health_facts(*, engagement_ids: Iterable[int], windows: scoring.Windows) -> 
             f.conversations_b, f.advice_b, f.client_initiated_b = conversations_b, advice_b, client_b
             f.last_session_on, f.last_advice_on = _date(last_session_on), _date(last_advice_on)
 
-        # W's sessions one by one, oldest first: the drift detector reads them in sequence.
+        # W's sessions one by one, oldest first: the drift detector reads them in sequence. About
+        # 19 sessions an engagement, so this loop and the sums below are written for speed: on
+        # PostgreSQL a row already holds a date and booleans and becomes a SessionRow as it is; the
+        # sums run over columns in C (docs/health.md, Benchmark).
         cursor.execute(sql["recent_sessions"], params)
         recent: dict[int, list[scoring.SessionRow]] = {}
-        session_row = scoring.SessionRow
-        for pk, day, minutes, labelled, readout, advice, client, sponsor_or_executive in cursor.fetchall():
-            recent.setdefault(pk, []).append(session_row(_date(day), minutes, bool(labelled), bool(readout),
-                                                         bool(advice), bool(client), bool(sponsor_or_executive)))
+        make_row = scoring.SessionRow._make
+        if connection.vendor == "postgresql":
+            for row in cursor.fetchall():
+                recent.setdefault(row[0], []).append(make_row(row[1:]))
+        else:  # SQLite: dates as text, booleans as 0 and 1
+            for pk, day, minutes, *signs in cursor.fetchall():
+                recent.setdefault(pk, []).append(make_row((_date(day), minutes, *map(bool, signs))))
+        minutes_of, labelled_of = operator.attrgetter("minutes"), operator.attrgetter("labelled")
+        advice_of, client_of_row = operator.attrgetter("advice"), operator.attrgetter("client")
+        present_of = operator.attrgetter("sponsor_or_executive")
         for pk, rows in recent.items():
             f = facts[pk]
             f.recent = rows
             f.sessions_w = len(rows)
-            f.minutes_w = sum(row.minutes for row in rows)
-            f.consultative_minutes_w = sum(row.minutes for row in rows if row.labelled)
-            f.advice_w = sum(1 for row in rows if row.advice)
-            f.client_initiated_w = sum(1 for row in rows if row.client)
-            f.sponsor_or_executive_w = sum(1 for row in rows if row.sponsor_or_executive)
+            f.minutes_w = sum(map(minutes_of, rows))
+            f.consultative_minutes_w = sum(itertools.compress(map(minutes_of, rows), map(labelled_of, rows)))
+            f.advice_w = sum(map(advice_of, rows))
+            f.client_initiated_w = sum(map(client_of_row, rows))
+            f.sponsor_or_executive_w = sum(map(present_of, rows))
 
         cursor.execute(sql["kpis"], params)
         kpis: dict[int, list[scoring.KPIRow]] = {}
-        for pk, kpi_id, name, target, direction, added_on, first_on, last_on in cursor.fetchall():
-            kpis.setdefault(pk, []).append(scoring.KPIRow(
-                kpi_id, name, None if target is None else float(target), direction == KPI.Direction.HIGHER_IS_BETTER,
-                _date(added_on), _date(first_on), _date(last_on)))
+        make_kpi = scoring.KPIRow._make
+        if connection.vendor == "postgresql":  # the target already a float, the direction a boolean
+            for row in cursor.fetchall():
+                kpis.setdefault(row[0], []).append(make_kpi(row[1:]))
+        else:
+            for pk, kpi_id, name, target, higher_is_better, added_on, first_on, last_on in cursor.fetchall():
+                kpis.setdefault(pk, []).append(make_kpi((
+                    kpi_id, name, None if target is None else float(target), bool(higher_is_better),
+                    _date(added_on), _date(first_on), _date(last_on))))
         cursor.execute(sql["kpi_values"], params)
         kpi_values: dict[int, list[tuple[int, dt.date, float]]] = {}
-        for pk, kpi_id, day, value in cursor.fetchall():
-            kpi_values.setdefault(pk, []).append((kpi_id, _date(day), float(value)))
+        if connection.vendor == "postgresql":  # (kpi, date, value) as it comes: a date and a float
+            for row in cursor.fetchall():
+                kpi_values.setdefault(row[0], []).append(row[1:])
+        else:
+            for pk, kpi_id, day, value in cursor.fetchall():
+                kpi_values.setdefault(pk, []).append((kpi_id, _date(day), float(value)))
         for pk, rows in kpis.items():
             facts[pk].kpis = rows
         for pk, rows in kpi_values.items():
@@ -173,6 +193,7 @@ _SQL_CONSTANTS = {
     "client": Side.CLIENT.value,
     "consultant": Side.CONSULTANT.value,
     "kpi_review": Session.Focus.KPI_REVIEW.value,
+    "higher": KPI.Direction.HIGHER_IS_BETTER.value,
     "reporting": Session.Focus.REPORTING.value,
     "executive": Contact.Seniority.EXECUTIVE.value,
     "dropped": Milestone.Status.DROPPED.value,
@@ -285,15 +306,17 @@ def _batch_sql(vendor: str, tzname: str) -> dict[str, str]:
         # The engagements' KPIs: when each was added (empty for KPIs older than that record) and
         # first and last measured up to the date.
         "kpis": f"""
-            SELECT k.engagement_id, k.id, k.name, k.target, k.direction,
+            SELECT k.engagement_id, k.id, k.name, CAST(k.target AS double precision), k.direction = %(higher)s,
                    {local_date('k.created_at')},
                    (SELECT min(m.date) FROM {table[KPIMeasurement]} m WHERE m.kpi_id = k.id AND m.date <= %(as_of)s),
                    (SELECT max(m.date) FROM {table[KPIMeasurement]} m WHERE m.kpi_id = k.id AND m.date <= %(as_of)s)
             FROM {table[KPI]} k
             WHERE {_in_ids('k.engagement_id', vendor)} AND (k.created_at IS NULL OR k.created_at < %(end)s)
             ORDER BY k.engagement_id, k.id""",  # noqa: S608
+        # The value as a float, as the rules take it (the nearest double to the decimal, as Python's
+        # float() of it): no Decimal made per value.
         "kpi_values": f"""
-            SELECT k.engagement_id, m.kpi_id, m.date, m.value
+            SELECT k.engagement_id, m.kpi_id, m.date, CAST(m.value AS double precision)
             FROM {kpi_values_from}
             ORDER BY k.engagement_id, m.date, m.kpi_id""",  # noqa: S608
         # Planned breaks touching W or B, as marked by the date (a break marked later does not
