@@ -34,7 +34,8 @@ from health import scoring, selectors
 from health.evaluation.metrics import Final, FlagRecord
 from health.evaluation.replay import Outcome
 
-FORMAT = 1
+# 2: the sessions and KPIs of a night's facts are named tuples (scoring.SessionRow, scoring.KPIRow).
+FORMAT = 2
 Nights = dict[dt.date, dict[int, scoring.EngagementFacts]]
 
 
@@ -80,7 +81,7 @@ def load(path: Path) -> Recording:
     try:
         with open(path, "rb") as fh:
             data = pickle.load(fh)  # noqa: S301 - a file the tuner wrote with --keep-facts
-    except (OSError, pickle.UnpicklingError, AttributeError, EOFError) as error:
+    except (OSError, pickle.UnpicklingError, AttributeError, EOFError, TypeError) as error:
         raise FactsFileError(f"{path}: not a facts recording ({error}).") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise FactsFileError(f"{path}: not a facts recording of format {FORMAT}.")

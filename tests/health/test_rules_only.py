@@ -8,12 +8,15 @@ facts must be refused rather than replayed wrong.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import pickle
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
 
+from health import scoring
 from health.conf import health_config
 from health.evaluation import rules_only
 
@@ -63,3 +66,21 @@ def test_a_recording_of_other_facts_is_refused(tmp_path):
     other = tmp_path / "other.pickle"
     other.write_bytes(b"not a pickle")
     assert _command(tmp_path, "--rules-only", str(other), timeout=120).returncode == 2
+
+
+
+def test_a_recording_made_before_the_sessions_were_named_tuples_is_refused(tmp_path, monkeypatch):
+    # Recorded when SessionRow was a frozen dataclass: a named tuple of today cannot be made the way
+    # that pickles ("make the class, then set its fields"); the file is refused, the command does not crash.
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class SessionRow:
+        day: dt.date
+        minutes: int
+
+    SessionRow.__module__, SessionRow.__qualname__ = scoring.__name__, "SessionRow"
+    monkeypatch.setattr(scoring, "SessionRow", SessionRow)
+    old = tmp_path / "old.pickle"
+    old.write_bytes(pickle.dumps({"format": 1, "fields": (), "recording": [SessionRow(dt.date(2026, 1, 5), 30)]}))
+    monkeypatch.undo()
+    with pytest.raises(rules_only.FactsFileError, match="not a facts recording"):
+        rules_only.load(old)
