@@ -87,8 +87,9 @@ def read_statements() -> list[tuple[str, dict[str, str]]]:
     """(label, {form: SQL}) of every read, whole portfolio, named parameters from ``_params``.
 
     Where two SQL forms of a read are worth measuring (is a session's KPI list empty: an ``EXISTS``
-    probe per session, or one hashed pass over the KPIs-discussed table), both are given; the floor
-    keeps the cheaper.
+    probe per session, or one hashed pass over the KPIs-discussed table; a KPI's first and last
+    measurement: one grouped pass over the measurements, or two index probes per KPI), both are
+    given; the floor keeps the cheaper.
     """
     local_date = _local_date
     t = {model: connection.ops.quote_name(model._meta.db_table) for model in (
@@ -145,10 +146,17 @@ def read_statements() -> list[tuple[str, dict[str, str]]]:
             FROM {source} WHERE s.start >= %(window_start)s AND s.start < %(end)s
             ORDER BY s.engagement_id, s.start, s.id"""  # noqa: S608 (table names from model meta; values travel as parameters)
             for form, (source, any_discussed) in forms.items()}),
-        ("KPIs, with when each was first and last measured", f"""
+        ("KPIs, with when each was first and last measured", {
+            "GROUP BY": f"""
             SELECT k.engagement_id, k.id, k.name, k.target, k.direction, {kpi_created}, min(m.date), max(m.date)
             FROM {t[KPI]} k LEFT JOIN {t[KPIMeasurement]} m ON m.kpi_id = k.id AND m.date <= %(as_of)s
-            GROUP BY k.id"""),  # noqa: S608 (table names from model meta; values travel as parameters)
+            GROUP BY k.id""",  # noqa: S608 (table names from model meta; values travel as parameters)
+            # The scorer's form: two probes of the (KPI, date) index per KPI.
+            "index probes": f"""
+            SELECT k.engagement_id, k.id, k.name, k.target, k.direction, {kpi_created},
+                   (SELECT min(m.date) FROM {t[KPIMeasurement]} m WHERE m.kpi_id = k.id AND m.date <= %(as_of)s),
+                   (SELECT max(m.date) FROM {t[KPIMeasurement]} m WHERE m.kpi_id = k.id AND m.date <= %(as_of)s)
+            FROM {t[KPI]} k"""}),  # noqa: S608 (table names from model meta; values travel as parameters)
         ("KPI values in W", f"""
             SELECT k.engagement_id, m.kpi_id, m.date, m.value
             FROM {t[KPIMeasurement]} m JOIN {t[KPI]} k ON k.id = m.kpi_id
