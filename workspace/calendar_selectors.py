@@ -40,10 +40,13 @@ def meeting_inbox(*, user, engagement: Engagement | None = None, loaded: bool = 
     return (_loaded(qs) if loaded else qs).order_by("-start", "-id")
 
 
-def meeting_inbox_ids(*, user, engagement: Engagement | None = None, limit: int) -> list[int]:
-    """The ids of the first ``limit`` meetings of ``meeting_inbox``: a narrow read, for a page whose
-    inbox is usually empty."""
-    return list(meeting_inbox(user=user, engagement=engagement, loaded=False).values_list("pk", flat=True)[:limit])
+def meeting_inbox_head(*, user, engagement: Engagement | None = None, limit: int) -> list[CalendarMeeting]:
+    """The first ``limit`` meetings of ``meeting_inbox``, for a page whose inbox is usually empty: a
+    narrow read of their ids, then the meetings with all they show only when some wait."""
+    waiting = list(meeting_inbox(user=user, engagement=engagement, loaded=False).values_list("pk", flat=True)[:limit])
+    if not waiting:
+        return []
+    return list(meetings_for(user=user).filter(pk__in=waiting))
 
 
 def upcoming_count(*, user, engagement: Engagement | None = None) -> int:

@@ -79,9 +79,7 @@ def inbox_context(request, *, engagement: Engagement | None = None, limit: int |
     else:
         page = None
         if upcoming is None:
-            waiting = selectors.meeting_inbox_ids(user=request.user, engagement=engagement, limit=limit + 1)
-            rows = (list(selectors.meeting_inbox(user=request.user, engagement=engagement).filter(pk__in=waiting))
-                    if waiting else [])
+            rows = selectors.meeting_inbox_head(user=request.user, engagement=engagement, limit=limit + 1)
         else:
             rows = list(selectors.meeting_inbox(user=request.user, engagement=engagement)[:limit + 1])
         more = len(rows) > limit

@@ -151,20 +151,27 @@ def test_the_page_runs_a_fixed_number_of_queries(client, consultant, engagement,
     assert len(response.context["sessions_page"].object_list) == 10
 
 
+def _load_like_engagement(*, lead, size: int):
+    """An engagement like the load portfolio's: ``size`` sessions, milestones with a comment each and
+    weekly snapshots, and a live flag; no KPI."""
+    engagement = factories.EngagementFactory(lead=lead)
+    contact = factories.ContactFactory(client=engagement.client)
+    for i in range(size):
+        factories.SessionFactory(engagement=engagement, client_attendees=[contact])
+        milestone = factories.MilestoneFactory(engagement=engagement, client_owner=contact)
+        factories.MilestoneCommentFactory(milestone=milestone)
+        factories.HealthSnapshotFactory(engagement=engagement, date=TODAY - dt.timedelta(days=7 * i))
+    factories.FlagFactory(engagement=engagement)
+    return engagement
+
+
 def test_on_a_portfolio_like_the_load_tests_the_page_runs_twelve_queries(client, consultant,
                                                                        django_assert_num_queries):
     """The load portfolio's engagements: sessions, milestones with comments, snapshots and a live
     flag, no KPI; the consultant's own latest session is on the timeline's first page."""
     client.force_login(consultant)
     for size in (3, 40):
-        engagement = factories.EngagementFactory(lead=consultant)
-        contact = factories.ContactFactory(client=engagement.client)
-        for i in range(size):
-            factories.SessionFactory(engagement=engagement, client_attendees=[contact])
-            milestone = factories.MilestoneFactory(engagement=engagement, client_owner=contact)
-            factories.MilestoneCommentFactory(milestone=milestone)
-            factories.HealthSnapshotFactory(engagement=engagement, date=TODAY - dt.timedelta(days=7 * i))
-        factories.FlagFactory(engagement=engagement)
+        engagement = _load_like_engagement(lead=consultant, size=size)
         factories.SessionFactory(engagement=engagement, logged_by=consultant, start=timezone.now())
         with django_assert_num_queries(12):
             response = client.get(url(engagement))
@@ -177,14 +184,7 @@ def test_a_managers_page_on_a_portfolio_like_the_load_tests_runs_seventeen_queri
     (engagement, sessions, milestones, flags), at two sizes."""
     client.force_login(manager)
     for size in (3, 40):
-        engagement = factories.EngagementFactory(lead=consultant)
-        contact = factories.ContactFactory(client=engagement.client)
-        for i in range(size):
-            factories.SessionFactory(engagement=engagement, client_attendees=[contact])
-            milestone = factories.MilestoneFactory(engagement=engagement, client_owner=contact)
-            factories.MilestoneCommentFactory(milestone=milestone)
-            factories.HealthSnapshotFactory(engagement=engagement, date=TODAY - dt.timedelta(days=7 * i))
-        factories.FlagFactory(engagement=engagement)
+        engagement = _load_like_engagement(lead=consultant, size=size)
         with django_assert_num_queries(17):
             response = client.get(url(engagement))
         assert len(response.context["audit_trail"]) == min(25, 1 + 2 * size + 1)
