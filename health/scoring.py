@@ -400,8 +400,8 @@ def drift_evidence(f: EngagementFacts, windows: Windows, c: HealthConfig) -> Dri
     variance = max(f.minutes_squared_b / f.sessions_b - mean * mean, 0.0)
     sd = max(math.sqrt(variance), 0.2 * mean, 5.0)
     before["mean_minutes"] = round(mean)
-    # Two charts: one tuned to a sudden, marked slide, one to a gradual, milder one (it pays a
-    # penalty for looking twice). The one with more evidence speaks.
+    # The charts of settings.HEALTH: today one, tuned to a sudden, marked slide; a milder one may be
+    # added, paying a penalty for the second look. The one with more evidence speaks.
     best, sudden = None, None
     keys = _session_keys(f.recent)
     for odds_ratio, shorter_factor, penalty in c.drift_charts:
