@@ -100,6 +100,48 @@ def test_create_a_milestone_and_move_it_to_done(page, login, consultant, engagem
     expect(page.locator(f"#milestone-{milestone.pk} .ws-comment-list em")).to_have_text("client's")
 
 
+# Each card: the distinct tops of its row of actions (one line: one top), and the board's sideways overflow.
+CARD_ROWS = """() => [...document.querySelectorAll('.ws-milestone')].map(card => [card.id, new Set(
+  [...card.querySelector('.ws-milestone-actions').children].map(c => Math.round(c.getBoundingClientRect().top))
+  ).size])"""
+BOARD_OVERFLOW = """() => Math.max(...[...document.querySelectorAll('.ws-board-columns')]
+  .map(board => board.scrollWidth - board.clientWidth))"""
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("statuses", [("agreed", "in_progress", "done"), ("proposed", "agreed", "in_progress", "done"),
+                                      ("proposed", "agreed", "in_progress", "blocked", "done")])
+def test_every_card_keeps_one_line_of_actions_and_the_board_never_scrolls_sideways(
+        page, login, consultant, engagement, language, statuses):
+    for status in statuses:
+        factories.MilestoneFactory(engagement=engagement, status=status, title=f"Roadmap {status}",
+                                   completed_at=timezone.now() if status == "done" else None)
+    User.objects.filter(pk=consultant.pk).update(language=language)
+    login(page, consultant)
+    page.goto(f"/engagements/{engagement.pk}/")
+    # 1280: the board shares the width with the side column; 1024: its narrowest; 800: one column, beside nothing.
+    for width in (1280, 1024, 800, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(100)
+        assert page.evaluate(BOARD_OVERFLOW) <= 0, width
+        assert [card for card, lines in page.evaluate(CARD_ROWS) if lines != 1] == [], width
+        if width > 767 and "proposed" not in statuses:  # an empty column is as tall as its heading, no more
+            assert page.locator(".phase-action .status-col-proposed").bounding_box()["height"] < 80
+
+
+def test_the_move_menu_moves_a_card_up_in_its_column(page, login, consultant, engagement):
+    for title in ("Discovery", "Pricing workshop"):
+        factories.MilestoneFactory(engagement=engagement, status="agreed", title=title)
+    login(page, consultant)
+    page.goto(f"/engagements/{engagement.pk}/")
+    column = page.locator(".phase-action .status-col-agreed")
+    expect(column.locator(".ws-milestone-title")).to_have_text(["Discovery", "Pricing workshop"])
+    card = column.locator(".ws-milestone", has_text="Pricing workshop")
+    card.locator(".status-menu > summary").click()
+    card.get_by_role("button", name="Move up — Pricing workshop").click()
+    expect(column.locator(".ws-milestone-title")).to_have_text(["Pricing workshop", "Discovery"])
+
+
 def test_chart_js_loads_only_when_a_chart_nears_the_screen(page, login, consultant, engagement):
     kpi = factories.KPIFactory(engagement=engagement, name="Cost to serve")
     for days in (70, 40, 10):  # recent values (the factory's own dates depend on how many it made before)
