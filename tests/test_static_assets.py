@@ -2,6 +2,8 @@
 served compressed in production."""
 
 import datetime as dt
+import re
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -13,6 +15,20 @@ from tests.ops.test_deploy_settings import PRODUCTION_ENV, _run
 pytestmark = pytest.mark.django_db
 
 CHART_JS = "vendor/chart-4.6.1.umd.min.js"  # the version is in the name: a new one is a new URL
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+
+def test_no_template_loads_a_script_that_blocks_the_rendering():
+    """Every <script src> of our pages is deferred (or async, or a module): the page is drawn before any
+    script runs, so no script sits on Lighthouse's critical path. (The admin and the API's Swagger page are
+    the libraries' own templates, not ours.)"""
+    blocking = []
+    for path in TEMPLATES.rglob("*.html"):
+        for tag in re.findall(r"<script\b[^>]*>", path.read_text(encoding="utf-8")):
+            if " src=" in tag and not re.search(r"\s(defer|async)[\s>]|type=\"module\"", tag):
+                blocking.append(f"{path.relative_to(TEMPLATES)}: {tag}")
+    assert blocking == []
+    assert len(list(TEMPLATES.rglob("*.html"))) > 50  # the folder read is the one the pages come from
 
 
 def test_the_engagement_page_loads_chart_js_only_when_a_chart_nears_the_screen(client, consultant, engagement):
