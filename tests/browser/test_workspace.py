@@ -45,6 +45,25 @@ def test_log_a_session_and_see_it_on_the_timeline(page, login, consultant, engag
     assert Session.objects.get().duration_minutes == 50
 
 
+def test_leaving_the_page_with_typed_notes_asks_first_and_a_saved_form_does_not(page, login, consultant, engagement):
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))  # dismiss: stay on the page
+    login(page, consultant)
+    page.goto(f"/engagements/{engagement.pk}/")
+    page.locator("#log-session > summary").click()
+    page.locator("#log-session-form").get_by_label("Notes").press_sequentially("Pricing options")
+    page.get_by_role("link", name="My engagements").first.click()
+    expect(page.locator("#log-session-form").get_by_label("Notes")).to_have_value("Pricing options")
+    assert dialogs == ["beforeunload"] and "/engagements/" in page.url
+    # Logged (through htmx): nothing is lost any more, the page is left without a question.
+    page.locator("#log-session-form").get_by_role("radio", name="Advisory").check()
+    page.locator("#log-session-form").get_by_role("button", name="Log session").click()
+    expect(page.locator("#log-session-form")).to_contain_text("Session logged")
+    page.get_by_role("link", name="My engagements").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My engagements")
+    assert dialogs == ["beforeunload"]
+
+
 def test_an_xss_attempt_in_notes_is_rendered_harmless(page, login, consultant, engagement):
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
