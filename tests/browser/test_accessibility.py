@@ -1,7 +1,8 @@
 """Every main page of each role, in English and French, at 1280 and 390 px, as independent tools see it.
 
 - axe-core (vendored from npm: tests/browser/vendor/axe-core-<version>.min.js), injected by
-  Playwright: no serious or critical violation;
+  Playwright: no serious or critical violation, nor any of the moderate ones issue #18 named (two
+  landmarks of one name, a skipped heading level);
 - the page fits the width: nothing makes a phone scroll sideways;
 - the W3C Nu HTML checker (vnu-jar from npm, run with Java; see ``VNU_JAR``) finds 0 errors in
   the HTML the server sends (checked once per page and language: the width does not change it).
@@ -34,6 +35,8 @@ VNU_DEFAULT = ROOT / ".ci" / "node" / "node_modules" / "vnu-jar" / "build" / "di
 LANGUAGES = {"en": "en-GB", "fr": "fr-FR"}
 WIDTHS = (1280, 390)
 DEMO_PASSWORD = "rapport-demo"  # noqa: S105  (the demo's published password)
+# axe rules of "moderate" impact that fail the test all the same.
+ALSO_FAILING = {"landmark-unique", "heading-order"}
 
 
 def _pages(role: str) -> tuple[str | None, list[tuple[str, str]]]:
@@ -120,7 +123,7 @@ def test_main_pages_pass_axe_fit_a_phone_and_validate(browser, live_server, demo
                 page.add_script_tag(path=str(AXE))
                 result = page.evaluate("""() => axe.run(document, {resultTypes: ['violations']})""")
                 for violation in result["violations"]:
-                    if violation["impact"] in ("serious", "critical"):
+                    if violation["impact"] in ("serious", "critical") or violation["id"] in ALSO_FAILING:
                         targets = [", ".join(node["target"]) for node in violation["nodes"][:3]]
                         problems.append(f"{where}: axe {violation['id']} ({violation['impact']}): "
                                         f"{violation['help']} — {targets}")
