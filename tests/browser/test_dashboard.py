@@ -168,3 +168,21 @@ def test_the_keyboard_walks_the_map_most_at_risk_first_and_opens_a_point(page, l
     expect(page.locator("#map-picked")).to_contain_text(points[1]["label"])
     page.keyboard.press("Enter")
     page.wait_for_url(f"**{points[1]['url']}")
+
+
+def test_on_a_phone_the_portfolio_shows_the_columns_that_matter_and_the_rest_on_demand(page, live_server, demo,
+                                                                                         login):
+    login(page, User.objects.get(email="manager@example.com"), "rapport-demo")
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto("/dashboard/")
+    headers = page.locator(".dash-table thead th")
+    expect(headers.filter(visible=True)).to_have_text(["Engagement", re.compile("Score"), "State", "Live flags"])
+    # Each row still says whose engagement it is, under its name.
+    expect(page.locator(".dash-table tbody tr").first.locator(".phone-client")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_role("switch", name="Show all columns").check()
+    expect(headers.filter(visible=True)).to_have_count(headers.count())
+    # The wide table scrolls in its own region (focusable, for the keyboard), not the page.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    region = page.get_by_role("region", name="Engagements, the table")
+    assert region.evaluate("el => el.scrollWidth > el.clientWidth && el.tabIndex === 0")
