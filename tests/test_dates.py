@@ -46,3 +46,31 @@ def test_the_engagement_page_writes_every_date_one_way(client, consultant, engag
     assert example.search(text), text[:500]
     assert not NUMERIC.search(text), NUMERIC.search(text).group(0)
     assert not MONTH_FIRST.search(text), MONTH_FIRST.search(text).group(0)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_every_main_page_of_each_role_writes_no_numeric_or_month_first_date(client, demo, language):
+    """The demo portfolio's pages (its dates in flags, trends, the portal, the calendar inbox): no page
+    mixes another style in with the language's one."""
+    from accounts.models import User
+    from engagements.models import Engagement
+
+    brand = Engagement.objects.get(title="Brand positioning")
+    pages = {
+        "consultant@example.com": [reverse("engagements:home"), reverse("engagements:detail", args=[brand.pk]),
+                                   reverse("engagements:session_new"), reverse("portal:staff_home")],
+        "manager@example.com": [reverse("dashboard:home"), reverse("dashboard:flags"), reverse("dashboard:trends")],
+        "client@example.com": [reverse("portal:home")],
+    }
+    checked = 0
+    for email, urls in pages.items():
+        client.force_login(User.objects.get(email=email))
+        for url in urls:
+            client.cookies["django_language"] = language
+            response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
+            assert response.status_code == 200 and response.headers["Content-Language"] == language, url
+            text = _visible_text(response.content.decode())
+            assert not NUMERIC.search(text), (url, NUMERIC.search(text).group(0))
+            assert not MONTH_FIRST.search(text), (url, MONTH_FIRST.search(text).group(0))
+            checked += 1
+    assert checked == 8
