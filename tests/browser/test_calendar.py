@@ -59,7 +59,7 @@ def test_upload_confirm_two_ignore_one_and_see_the_timeline(page, login, consult
 
     # The QBR turned into a real conversation: the client asked for our view on the pricing.
     qbr.get_by_label("Focus").select_option("advisory")
-    qbr.get_by_label("The client asked for our view").check()
+    qbr.get_by_label("Did the client ask for our advice in it?").check()
     workshop.get_by_role("checkbox").first.check()
     qbr.get_by_role("checkbox").first.check()
     inbox.get_by_role("button", name="Confirm the selected meetings").click()

@@ -69,6 +69,18 @@ def test_the_home_page_and_the_engagement_page_show_the_inbox(signed_in, firm, i
     assert "Kick-off" in initech and "Lunch with Sam" not in initech
 
 
+def test_the_inbox_asks_the_session_forms_two_questions_in_its_words(signed_in, firm, imported):
+    """Not "Who asked for it" beside "The client asked for our view" (who asked for the meeting, or for
+    advice?): the inbox asks what the session form asks, one clear question each."""
+    from workspace.forms import SessionForm
+
+    home = signed_in.get(reverse("engagements:home")).content.decode()
+    form = SessionForm(user=firm.consultant)
+    assert str(form.fields["initiated_by"].label) in home
+    assert str(form.fields["advice_requested"].label) in home
+    assert "Who asked for it" not in home and "The client asked for our view" not in home
+
+
 def test_confirming_one_meeting_with_a_changed_focus(signed_in, firm, imported):
     qbr = imported["qbr-february@rapport.test"]
     response = signed_in.post(reverse("calendars:meetings_confirm"), {
