@@ -16,6 +16,7 @@ from django.utils import translation
 from config.celery import app as celery_app
 from tests import clock, factories
 from tests.html_checks import take_problems
+from tests.sqlite_threads import serialized_sqlite
 
 # With RAPPORT_TEST_NOW set, the whole run happens at that moment (see tests/clock.py). Started on
 # import, not in pytest_configure: pytest imports the conftest files along the command line's paths
@@ -53,6 +54,15 @@ def _development_like_serving():
         MFA_REQUIRED_FOR_MANAGERS=False,
     ):
         yield
+
+
+@pytest.fixture(scope="session")
+def live_server(live_server):
+    """pytest-django's live server; on in-memory SQLite its request threads and the test's thread
+    take turns on the one shared connection, which Python's sqlite3 can otherwise deadlock on
+    (tests/sqlite_threads.py)."""
+    with serialized_sqlite():
+        yield live_server
 
 
 @pytest.fixture(autouse=True)
