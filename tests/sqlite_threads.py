@@ -27,7 +27,8 @@ import time
 from collections.abc import Iterator
 
 CURSOR_METHODS = ("execute", "executemany", "fetchone", "fetchmany", "fetchall", "close", "__next__")
-CONNECTION_METHODS = ("_commit", "_rollback", "_savepoint", "_savepoint_rollback", "_savepoint_commit")
+# Savepoints go through cursor.execute; commit and rollback call the sqlite3 connection directly.
+CONNECTION_METHODS = ("_commit", "_rollback")
 
 
 @contextlib.contextmanager
