@@ -8,4 +8,7 @@
 - ``metrics``: turns the labels and what the engine stored (flags, latest figures) into the
   measures of the issue's table, and checks its targets.
 - ``database``: the throwaway database the command runs in.
+- ``oracle``: how early a detector that knew every story's parameters could see each slide, at the
+  same false-alarm rate: a bound on what any rules can do on these stories (``python -m
+  health.evaluation.oracle``).
 """

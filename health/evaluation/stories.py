@@ -232,6 +232,7 @@ class _Writer:
         self.marked: list[tuple[dt.date, dt.date]] = []
         self.events: list[Event] = []
         self.wander: dict[int, float] = {}
+        self.phases: list[Phase] = []
 
     # Parameters of the story --------------------------------------------------------------
 
@@ -331,6 +332,7 @@ class _Writer:
     def write(self, start: dt.date, phases: Sequence[Phase]) -> None:
         """Sessions, milestones, feedback and KPI values from ``start`` to the last night."""
         phases = sorted(phases, key=lambda p: p.start)
+        self.phases = phases  # kept for health.evaluation.oracle, which weighs sessions by the story's own style
 
         def style(day: dt.date) -> Style:
             begun = [p for p in phases if p.start <= day]
