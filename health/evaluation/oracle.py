@@ -7,9 +7,10 @@ parameters the story drew (how often its sessions are consultative, how long the
 the client asks our view or takes the initiative) and the exact shape the slide would take (its
 style after the slide; for the gradual family, the linear blend and its length). It weighs each
 session by its exact likelihood ratio, slide against no slide, which no real detector can do
-(it must estimate the before from a baseline and guess the after). By the Neyman-Pearson lemma
-and its sequential versions (Page's CUSUM is optimal for a known change), no detector reading the
-same sessions does better at the same false-alarm rate.
+(it must estimate the before from a baseline and guess the after). For a change whose before and
+after are known, Page's CUSUM has the shortest worst-case delay at a given false-alarm rate
+(Lorden); the Shiryaev-Roberts sum, optimal on average, gives the same figures here
+(``--shiryaev-roberts``). So a detector reading the same data cannot expect to do much better.
 
 What the oracle does not know: the healthy stories' noise events (a busy operational stretch, the
 slow month-to-month wander of the consultative share, the quarterly KPI reviews), exactly as a
