@@ -9,7 +9,7 @@ style after the slide; for the gradual family, the linear blend and its length).
 session by its exact likelihood ratio, slide against no slide, which no real detector can do
 (it must estimate the before from a baseline and guess the after). For a change whose before and
 after are known, Page's CUSUM has the shortest worst-case delay at a given false-alarm rate
-(Lorden); the Shiryaev-Roberts sum, optimal on average, gives the same figures here
+(Lorden); the Shiryaev-Roberts sum, optimal on average, gives nearly the same figures here
 (``--shiryaev-roberts``). So a detector reading the same data cannot expect to do much better.
 
 What the oracle does not know: the healthy stories' noise events (a busy operational stretch, the
