@@ -40,10 +40,10 @@ import random
 import statistics
 from collections import defaultdict
 
+from health.evaluation import metrics
 from health.evaluation import stories as st
 
 EPS = 1e-3
-SUM = False   # --shiryaev-roberts
 DAYS = 240
 ENGAGEMENTS = 40
 
@@ -78,21 +78,18 @@ def session_loglik(e: st.Event, s: st.Style, w, has_kpis: bool) -> float:
         return ll
     c = min(0.95, max(0.0, s.consultative))
     if focus in st.CONSULTATIVE_FOCUSES:
-        weights = w.consultative_weights
-        pf = c * weights[st.CONSULTATIVE_FOCUSES.index(focus)] / sum(weights)
-        ll += math.log(max(EPS, pf))
-        ll += _normal_logpdf(minutes, s.minutes_consultative, 15)
-        ll += _bern(d["advice"], s.advice)
-        if has_kpis:
-            ll += _bern(discussed, 0.15)
-        return ll
-    weights = w.other_weights
-    pf = (1 - c) * weights[st.OTHER_FOCUSES.index(focus)] / sum(weights)
-    ll += math.log(max(EPS, pf))
-    ll += _normal_logpdf(minutes, s.minutes_other, 10)
-    ll += _bern(d["advice"], s.advice_other)
-    if has_kpis and focus != "kpi_review":
-        ll += _bern(discussed, s.kpis_in_other)
+        focuses, weights, share, mean, sd, advice = (st.CONSULTATIVE_FOCUSES, w.consultative_weights, c,
+                                                     s.minutes_consultative, 15, s.advice)
+        kpis = 0.15
+    else:
+        focuses, weights, share, mean, sd, advice = (st.OTHER_FOCUSES, w.other_weights, 1 - c,
+                                                     s.minutes_other, 10, s.advice_other)
+        kpis = None if focus == "kpi_review" else s.kpis_in_other  # a review discusses every KPI
+    ll += math.log(max(EPS, share * weights[focuses.index(focus)] / sum(weights)))
+    ll += _normal_logpdf(minutes, mean, sd)
+    ll += _bern(d["advice"], advice)
+    if has_kpis and kpis is not None:
+        ll += _bern(discussed, kpis)
     return ll
 
 
@@ -102,8 +99,7 @@ def _rating_loglik(rating: int, mean: float) -> float:
         return 0.5 * (1 + math.erf((x - mean) / (0.45 * math.sqrt(2))))
     lo = -math.inf if rating <= 1 else rating - 0.5
     hi = math.inf if rating >= 5 else rating + 0.5
-    p = (cdf(hi) if hi != math.inf else 1.0) - (cdf(lo) if lo != -math.inf else 0.0)
-    return math.log(max(EPS, p))
+    return math.log(max(EPS, cdf(hi) - cdf(lo)))
 
 
 def event_loglik(e: st.Event, s: st.Style, w, has_kpis: bool, approved: set[str]) -> float | None:
@@ -127,28 +123,25 @@ def event_loglik(e: st.Event, s: st.Style, w, has_kpis: bool, approved: set[str]
 class Drawn:
     story: st.Story
     writer: object
-    base: st.Style
-    phases: list
+    healthy_nights: int   # nights on which a drift flag would be a false alarm (metrics' definition)
+
+    @property
+    def base(self) -> st.Style:
+        return self.writer.phases[0].style
 
 
 def draw(seed: int) -> list[Drawn]:
-    """The portfolio of a seed as ``stories.portfolio`` draws it, with each story's writer and phases."""
-    last_night = st.FIRST_NIGHT + dt.timedelta(days=DAYS - 1)
-    out = []
-    for family, count in st.family_counts(ENGAGEMENTS).items():
-        for n in range(count):
-            rng = random.Random(f"rapport-eval:{seed}:{family}:{n}")  # noqa: S311 (synthetic data)
-            w = st._Writer(rng, f"{family}-{n + 1:02d}", st.FIRST_NIGHT, last_night)
-            story = st._BUILDERS[family](w, n)
-            out.append(Drawn(story, w, w.phases[0].style, w.phases))
-    return out
+    """The portfolio of a seed as ``evaluate_health`` replays it, with each story's writer."""
+    nights = [st.FIRST_NIGHT + dt.timedelta(days=n) for n in range(DAYS)]
+    return [Drawn(story, writer, sum(1 for night in nights if metrics._healthy_night(story.label, st.DRIFT, night)))
+            for writer, story in st.written(seed=seed, engagements=ENGAGEMENTS, days=DAYS)]
 
 
 def alternative(d: Drawn, family: str, seed: int):
     """The slide the oracle looks for on this engagement: its own, or one drawn like it."""
     label = d.story.label
     if label.family == family:
-        slide = sorted(d.phases, key=lambda p: p.start)[1]
+        slide = d.writer.phases[1]
         if family == "gradual":
             return slide.towards, (slide.until - slide.start).days
         return slide.style, 0
@@ -191,10 +184,12 @@ def evidence(d: Drawn, family: str, seed: int, everything: bool) -> list[tuple[d
 _EVIDENCE: dict[tuple, list] = {}
 
 
-def alarms(d: Drawn, family: str, seed: int, level: float, everything: bool = False) -> list[dt.date]:
+def alarms(d: Drawn, family: str, seed: int, level: float, everything: bool = False,
+           summed: bool = False) -> list[dt.date]:
     """The days the oracle raises: Page's CUSUM for a step change, its generalisation (the best
     change point, each with the blend since it) for the gradual slide; restarted after each alarm.
-    ``everything``: milestones, comments, approvals and the client's ratings weigh too, not only sessions."""
+    ``everything``: milestones, comments, approvals and the client's ratings weigh too, not only sessions.
+    ``summed``: the evidence summed over the change points (Shiryaev-Roberts), not the best one."""
     key = (seed, d.story.key, family, everything)
     if key not in _EVIDENCE:
         _EVIDENCE[key] = evidence(d, family, seed, everything)
@@ -204,14 +199,14 @@ def alarms(d: Drawn, family: str, seed: int, level: float, everything: bool = Fa
     sums: dict[int, float] = {}
     cusum = 0.0
     for j, (day, ratios) in enumerate(table):
-        if gradual or SUM:
+        if gradual or summed:
             sums[j] = 0.0
             for i in list(sums):
                 if (day - table[i][0]).days > 340:
                     del sums[i]
                 else:
                     sums[i] += ratios[i] if gradual else ratios[0]
-            if SUM:  # Shiryaev-Roberts: the evidence summed over the change points, not the best one
+            if summed:
                 top = max(sums.values())
                 stat = top + math.log(sum(math.exp(v - top) for v in sums.values()))
             else:
@@ -225,21 +220,16 @@ def alarms(d: Drawn, family: str, seed: int, level: float, everything: bool = Fa
     return out
 
 
-def healthy_nights(label: st.Label, last_night: dt.date) -> int:
-    first = max(st.FIRST_NIGHT, label.start)
-    end = min(last_night, label.onset - dt.timedelta(days=1)) if label.onset else last_night
-    return max(0, (end - first).days + 1)
-
-
-def evaluate(portfolios: dict[int, list[Drawn]], family: str, level: float, everything: bool = False):
-    last_night = st.FIRST_NIGHT + dt.timedelta(days=DAYS - 1)
+def evaluate(portfolios: dict[int, list[Drawn]], family: str, level: float, everything: bool = False,
+             summed: bool = False):
+    """False alarms per engagement-year on healthy nights; per seed, the latencies, slides caught and slides."""
     false, nights, latencies = 0, 0, defaultdict(list)
     caught, total = defaultdict(int), defaultdict(int)
     for seed, drawn in portfolios.items():
         for d in drawn:
             label = d.story.label
-            days = alarms(d, family, seed, level, everything)
-            nights += healthy_nights(label, last_night)
+            days = alarms(d, family, seed, level, everything, summed)
+            nights += d.healthy_nights
             false += sum(1 for day in days if label.onset is None or day < label.onset)
             if label.family == family:
                 total[seed] += 1
@@ -250,11 +240,12 @@ def evaluate(portfolios: dict[int, list[Drawn]], family: str, level: float, ever
     return false / (nights / 365), latencies, caught, total
 
 
-def calibrate(portfolios, family: str, rate: float, everything: bool = False) -> float:
+def calibrate(portfolios, family: str, rate: float, everything: bool = False, summed: bool = False) -> float:
+    """The lowest level (to 0.003 nats, bisecting 0.5-40) whose false alarms stay within ``rate``."""
     lo, hi = 0.5, 40.0
     for _ in range(14):
         mid = (lo + hi) / 2
-        if evaluate(portfolios, family, mid, everything)[0] > rate:
+        if evaluate(portfolios, family, mid, everything, summed)[0] > rate:
             lo = mid
         else:
             hi = mid
@@ -271,8 +262,7 @@ def main() -> None:
     parser.add_argument("--shiryaev-roberts", action="store_true",
                         help="sum the evidence over change points (Shiryaev-Roberts), not the best one (CUSUM)")
     args = parser.parse_args()
-    global SUM
-    SUM = args.shiryaev_roberts
+    summed = args.shiryaev_roberts
     first, _, last = args.seeds.partition("-")
     seeds = range(int(first), int(last or first) + 1)
     portfolios = {seed: draw(seed) for seed in seeds}
@@ -280,21 +270,20 @@ def main() -> None:
     print(f"Oracle on seeds {args.seeds} ({len(seeds)} portfolios of {ENGAGEMENTS}, {DAYS} nights), "
           f"level set for {args.rate} false alarms per engagement-year; "
           f"reading {'every event the story shapes' if args.everything else 'the sessions'}; "
-          f"{'Shiryaev-Roberts' if SUM else 'CUSUM'}\n")
+          f"{'Shiryaev-Roberts' if summed else 'CUSUM'}\n")
     print("| slide family | level (nats) | false alarms / eng-year | caught | latency median / p90 / max (days) "
           "| seeds meeting the median target | median on seeds 1-4 |")
     print("|---|---:|---:|---:|---|---:|---|")
     for family in args.families.split(","):
-        level = calibrate(portfolios, family, args.rate, args.everything)
-        rate, latencies, caught, total = evaluate(portfolios, family, level, args.everything)
-        pooled = sorted(x for v in latencies.values() for x in v)
-        p90 = pooled[max(0, math.ceil(0.9 * len(pooled)) - 1)] if pooled else None
+        level = calibrate(portfolios, family, args.rate, args.everything, summed)
+        rate, latencies, caught, total = evaluate(portfolios, family, level, args.everything, summed)
+        pooled = [x for v in latencies.values() for x in v]
         met = sum(1 for s in seeds if caught[s] == total[s] and latencies[s]
                   and statistics.median(latencies[s]) <= targets[family])
         first4 = ", ".join(f"{statistics.median(latencies[s]) if latencies[s] else '-'} ({caught[s]}/{total[s]})"
                            for s in seeds if s <= 4)
         print(f"| {family} | {level:.2f} | {rate:.3f} | {sum(caught.values())}/{sum(total.values())} | "
-              f"{statistics.median(pooled) if pooled else '-'} / {p90} / {max(pooled, default='-')} | "
+              f"{metrics.median(pooled)} / {metrics.p90(pooled)} / {max(pooled, default='-')} | "
               f"{met} of {len(seeds)} (≤ {targets[family]} d) | {first4} |")
 
 

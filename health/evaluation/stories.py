@@ -172,15 +172,24 @@ def family_counts(engagements: int) -> dict[str, int]:
 
 def portfolio(*, seed: int, engagements: int, days: int, first_night: dt.date = FIRST_NIGHT) -> list[Story]:
     """The labelled portfolio for a seed: ``engagements`` stories over ``days`` replayed nights."""
+    return [story for _writer, story in written(seed=seed, engagements=engagements, days=days,
+                                                 first_night=first_night)]
+
+
+def written(*, seed: int, engagements: int, days: int,
+            first_night: dt.date = FIRST_NIGHT) -> list[tuple[_Writer, Story]]:
+    """``portfolio``, each story with the writer that drew it (its parameters and phases:
+    ``health.evaluation.oracle`` weighs the sessions by them)."""
     if days < MIN_DAYS:
         raise ValueError(f"The replay needs at least {MIN_DAYS} nights for the slides to unfold.")
     last_night = first_night + dt.timedelta(days=days - 1)
-    stories = []
+    out = []
     for family, count in family_counts(engagements).items():
         for n in range(count):
             rng = random.Random(f"rapport-eval:{seed}:{family}:{n}")  # noqa: S311 (synthetic data, not security)
-            stories.append(_BUILDERS[family](_Writer(rng, f"{family}-{n + 1:02d}", first_night, last_night), n))
-    return stories
+            writer = _Writer(rng, f"{family}-{n + 1:02d}", first_night, last_night)
+            out.append((writer, _BUILDERS[family](writer, n)))
+    return out
 
 
 # --- One story -------------------------------------------------------------------------------
@@ -332,7 +341,7 @@ class _Writer:
     def write(self, start: dt.date, phases: Sequence[Phase]) -> None:
         """Sessions, milestones, feedback and KPI values from ``start`` to the last night."""
         phases = sorted(phases, key=lambda p: p.start)
-        self.phases = phases  # kept for health.evaluation.oracle, which weighs sessions by the story's own style
+        self.phases = phases  # kept for health.evaluation.oracle (``written``)
 
         def style(day: dt.date) -> Style:
             begun = [p for p in phases if p.start <= day]
